@@ -1,0 +1,237 @@
+// Stream table: open addressing over 64-bit xxhash64 stream-id hashes. Each stream owns a dense
+// list of global positions indexed by revision, so its last revision is the list length - 1.
+// Hash collisions are resolved by comparing the stored stream-id bytes (the table keeps them).
+
+import { xxhash64 } from './xxhash64';
+
+// Table header (40 bytes).
+const T_SLOTS: usize = 0; // u32 pointer to slots
+const T_SLOT_CAPACITY: usize = 4; // u32, a power of two
+const T_STREAMS: usize = 8; // u32 pointer to stream records
+const T_STREAM_CAPACITY: usize = 12; // u32
+const T_STREAM_COUNT: usize = 16; // u32
+const T_HASH_MASK: usize = 24; // u64: hashes are masked to this width (tests force collisions)
+const T_BYTES: usize = 32;
+
+// Slot (16 bytes): u64 masked hash, u32 stream number + 1 (0 = empty), u32 unused.
+const S_HASH: usize = 0;
+const S_STREAM: usize = 8;
+const SLOT_BYTES: usize = 16;
+
+// Stream record (24 bytes).
+const R_ID_PTR: usize = 0;
+const R_ID_LEN: usize = 4;
+const R_LIST_PTR: usize = 8; // f64 positions, index = revision
+const R_LIST_LEN: usize = 12;
+const R_LIST_CAP: usize = 16;
+const R_BYTES: usize = 24;
+
+const MIN_SLOTS: u32 = 16;
+const MIN_LIST: u32 = 4;
+const HASH_SEED: u64 = 0;
+
+// Decoded record descriptor fields used by indexRecords (see record.ts).
+const DEC_OFFSET: usize = 0;
+const DEC_POSITION: usize = 8;
+const DEC_REVISION: usize = 16;
+const DEC_STREAM_LEN: usize = 34;
+const DEC_STREAM_NO: usize = 48;
+const DEC_DESC_BYTES: usize = 56;
+const RECORD_STREAM_ID_AT: usize = 64;
+
+export function tableCreate(hashBits: u32, initialSlots: u32): usize {
+  let slots = MIN_SLOTS;
+  while (slots < initialSlots) slots <<= 1;
+  const t = heap.alloc(T_BYTES);
+  const slotPtr = heap.alloc(<usize>slots * SLOT_BYTES);
+  memory.fill(slotPtr, 0, <usize>slots * SLOT_BYTES);
+  store<u32>(t, <u32>slotPtr, T_SLOTS);
+  store<u32>(t, slots, T_SLOT_CAPACITY);
+  store<u32>(t, 0, T_STREAMS);
+  store<u32>(t, 0, T_STREAM_CAPACITY);
+  store<u32>(t, 0, T_STREAM_COUNT);
+  store<u64>(t, hashBits >= 64 ? 0xffffffffffffffff : (<u64>1 << hashBits) - 1, T_HASH_MASK);
+  return t;
+}
+
+export function tableDestroy(t: usize): void {
+  const streams = <usize>load<u32>(t, T_STREAMS);
+  const count = load<u32>(t, T_STREAM_COUNT);
+  for (let i: u32 = 0; i < count; i++) {
+    const r = streams + <usize>i * R_BYTES;
+    heap.free(<usize>load<u32>(r, R_ID_PTR));
+    heap.free(<usize>load<u32>(r, R_LIST_PTR));
+  }
+  if (streams != 0) heap.free(streams);
+  heap.free(<usize>load<u32>(t, T_SLOTS));
+  heap.free(t);
+}
+
+export function tableStreamCount(t: usize): u32 {
+  return load<u32>(t, T_STREAM_COUNT);
+}
+
+export function tableSlotCapacity(t: usize): u32 {
+  return load<u32>(t, T_SLOT_CAPACITY);
+}
+
+export function hashStreamId(t: usize, keyPtr: usize, keyLen: usize): u64 {
+  return xxhash64(keyPtr, keyLen, HASH_SEED) & load<u64>(t, T_HASH_MASK);
+}
+
+// @ts-ignore: decorator
+@inline function slotIndex(hash: u64, capacity: u32): u32 {
+  return <u32>(hash ^ (hash >> 32)) & (capacity - 1);
+}
+
+// @ts-ignore: decorator
+@inline function streamRecord(t: usize, streamNo: u32): usize {
+  return <usize>load<u32>(t, T_STREAMS) + <usize>streamNo * R_BYTES;
+}
+
+function findWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize): i32 {
+  const slots = <usize>load<u32>(t, T_SLOTS);
+  const capacity = load<u32>(t, T_SLOT_CAPACITY);
+  let i = slotIndex(hash, capacity);
+  while (true) {
+    const s = slots + <usize>i * SLOT_BYTES;
+    const stored = load<u32>(s, S_STREAM);
+    if (stored == 0) return -1;
+    if (load<u64>(s, S_HASH) == hash) {
+      const r = streamRecord(t, stored - 1);
+      if (
+        <usize>load<u32>(r, R_ID_LEN) == keyLen &&
+        memory.compare(<usize>load<u32>(r, R_ID_PTR), keyPtr, keyLen) == 0
+      ) return <i32>(stored - 1);
+    }
+    i = (i + 1) & (capacity - 1);
+  }
+}
+
+/** The stream number of the id in [keyPtr, keyPtr+keyLen), or -1 when the table lacks it. */
+export function tableFind(t: usize, keyPtr: usize, keyLen: usize): i32 {
+  return findWithHash(t, hashStreamId(t, keyPtr, keyLen), keyPtr, keyLen);
+}
+
+function placeSlot(slots: usize, capacity: u32, hash: u64, streamNo: u32): void {
+  let i = slotIndex(hash, capacity);
+  while (load<u32>(slots + <usize>i * SLOT_BYTES, S_STREAM) != 0) i = (i + 1) & (capacity - 1);
+  const s = slots + <usize>i * SLOT_BYTES;
+  store<u64>(s, hash, S_HASH);
+  store<u32>(s, streamNo + 1, S_STREAM);
+}
+
+function growSlots(t: usize): void {
+  const oldSlots = <usize>load<u32>(t, T_SLOTS);
+  const oldCapacity = load<u32>(t, T_SLOT_CAPACITY);
+  const capacity = oldCapacity << 1;
+  const slots = heap.alloc(<usize>capacity * SLOT_BYTES);
+  memory.fill(slots, 0, <usize>capacity * SLOT_BYTES);
+  for (let i: u32 = 0; i < oldCapacity; i++) {
+    const s = oldSlots + <usize>i * SLOT_BYTES;
+    const stored = load<u32>(s, S_STREAM);
+    if (stored != 0) placeSlot(slots, capacity, load<u64>(s, S_HASH), stored - 1);
+  }
+  heap.free(oldSlots);
+  store<u32>(t, <u32>slots, T_SLOTS);
+  store<u32>(t, capacity, T_SLOT_CAPACITY);
+}
+
+function insertWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize): u32 {
+  const count = load<u32>(t, T_STREAM_COUNT);
+  // Keep the load factor at or below 0.7 so probe chains stay short.
+  if (<u64>(count + 1) * 10 > <u64>load<u32>(t, T_SLOT_CAPACITY) * 7) growSlots(t);
+  let streamCapacity = load<u32>(t, T_STREAM_CAPACITY);
+  if (count == streamCapacity) {
+    streamCapacity = streamCapacity == 0 ? 64 : streamCapacity << 1;
+    const old = <usize>load<u32>(t, T_STREAMS);
+    const grown = old == 0 ? heap.alloc(<usize>streamCapacity * R_BYTES) : heap.realloc(old, <usize>streamCapacity * R_BYTES);
+    store<u32>(t, <u32>grown, T_STREAMS);
+    store<u32>(t, streamCapacity, T_STREAM_CAPACITY);
+  }
+  const idPtr = heap.alloc(keyLen);
+  memory.copy(idPtr, keyPtr, keyLen);
+  const listPtr = heap.alloc(<usize>MIN_LIST * 8);
+  const r = streamRecord(t, count);
+  store<u32>(r, <u32>idPtr, R_ID_PTR);
+  store<u32>(r, <u32>keyLen, R_ID_LEN);
+  store<u32>(r, <u32>listPtr, R_LIST_PTR);
+  store<u32>(r, 0, R_LIST_LEN);
+  store<u32>(r, MIN_LIST, R_LIST_CAP);
+  store<u32>(r, 0, 20);
+  placeSlot(<usize>load<u32>(t, T_SLOTS), load<u32>(t, T_SLOT_CAPACITY), hash, count);
+  store<u32>(t, count + 1, T_STREAM_COUNT);
+  return count;
+}
+
+/** The stream number of the id, inserting an empty stream when the table lacks it. */
+export function tableFindOrInsert(t: usize, keyPtr: usize, keyLen: usize): u32 {
+  const hash = hashStreamId(t, keyPtr, keyLen);
+  const found = findWithHash(t, hash, keyPtr, keyLen);
+  return found >= 0 ? <u32>found : insertWithHash(t, hash, keyPtr, keyLen);
+}
+
+export function streamIdPtr(t: usize, streamNo: u32): usize {
+  return <usize>load<u32>(streamRecord(t, streamNo), R_ID_PTR);
+}
+
+export function streamIdLen(t: usize, streamNo: u32): u32 {
+  return load<u32>(streamRecord(t, streamNo), R_ID_LEN);
+}
+
+/** How many revisions the stream has (its last revision + 1). */
+export function streamRevisionCount(t: usize, streamNo: u32): u32 {
+  return load<u32>(streamRecord(t, streamNo), R_LIST_LEN);
+}
+
+function push(t: usize, streamNo: u32, position: f64): void {
+  const r = streamRecord(t, streamNo);
+  const len = load<u32>(r, R_LIST_LEN);
+  let cap = load<u32>(r, R_LIST_CAP);
+  let list = <usize>load<u32>(r, R_LIST_PTR);
+  if (len == cap) {
+    cap <<= 1;
+    list = heap.realloc(list, <usize>cap * 8);
+    store<u32>(r, <u32>list, R_LIST_PTR);
+    store<u32>(r, cap, R_LIST_CAP);
+  }
+  store<f64>(list + <usize>len * 8, position);
+  store<u32>(r, len + 1, R_LIST_LEN);
+}
+
+/** Appends the next revision's position to a stream. */
+export function streamPush(t: usize, streamNo: u32, position: f64): void {
+  push(t, streamNo, position);
+}
+
+/**
+ * Copies `count` positions starting at revision `fromRevision` into outPtr (f64 each).
+ * Returns how many were copied (fewer at the end of the stream).
+ */
+export function streamPositions(t: usize, streamNo: u32, fromRevision: u32, count: u32, outPtr: usize): u32 {
+  const r = streamRecord(t, streamNo);
+  const len = load<u32>(r, R_LIST_LEN);
+  if (fromRevision >= len) return 0;
+  const n = min<u32>(count, len - fromRevision);
+  memory.copy(outPtr, <usize>load<u32>(r, R_LIST_PTR) + <usize>fromRevision * 8, <usize>n * 8);
+  return n;
+}
+
+/**
+ * Indexes decoded records (descriptors from scanRecords / validateRecordsAt over the region at
+ * `base`): finds or inserts each record's stream, checks that its revision is the stream's next,
+ * appends its position and writes the stream number into the descriptor. Returns the count
+ * indexed; fewer than `count` means record [return value] broke revision contiguity.
+ */
+export function indexRecords(t: usize, base: usize, descPtr: usize, count: u32): u32 {
+  for (let i: u32 = 0; i < count; i++) {
+    const d = descPtr + <usize>i * DEC_DESC_BYTES;
+    const keyPtr = base + <usize>load<u32>(d, DEC_OFFSET) + RECORD_STREAM_ID_AT;
+    const keyLen = <usize>load<u16>(d, DEC_STREAM_LEN);
+    const streamNo = tableFindOrInsert(t, keyPtr, keyLen);
+    if (<f64>streamRevisionCount(t, streamNo) != load<f64>(d, DEC_REVISION)) return i;
+    push(t, streamNo, load<f64>(d, DEC_POSITION));
+    store<u32>(d, streamNo, DEC_STREAM_NO);
+  }
+  return count;
+}

@@ -1,0 +1,17 @@
+// The package entry (`import { EventStore } from 'annal'`): the embedded API and its types.
+
+export { EventStore } from './store/event-store.js';
+export type { AppendOptions, AppendRequest, StreamInfo } from './store/event-store.js';
+export type { AppendResult } from './store/committer.js';
+export type { EventData, ContentType } from './store/event-input.js';
+export type { RecordedEvent } from './store/recorded-event.js';
+export type { ReadAllFilter, ReadAllOptions, ReadStreamOptions, Direction, ReadFrom } from './store/read-options.js';
+export type { EventStoreOptions } from './store/options.js';
+export type { FileSystem, FileHandle, OpenMode } from './log/file-system.js';
+export type { Logger } from './util/logger.js';
+export type { Clock } from './util/clock.js';
+export {
+  AnnalError, WrongExpectedVersionError, CorruptionError, InvalidStreamIdError, InvalidEventError, EventTooLargeError,
+  AppendTooLargeError, InvalidOptionError, InvalidArgumentError, StoreClosedError, StoreFailedError, StoreLockedError,
+  StoreOverloadedError, type ExpectedRevision,
+} from './util/errors.js';

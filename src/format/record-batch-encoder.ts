@@ -1,0 +1,158 @@
+// Encodes a group commit's records in one WASM call (assembly/record.ts encodeRecords), then
+// validates the encoded bytes with the independent decoder before they may be written (the pair
+// check of STYLE.md). format-spec/log.md §3.
+
+import { assert } from '../util/assert.js';
+import { utf8Encoder } from '../util/bytes.js';
+import type { Wasm } from '../wasm/kernels.js';
+import { WasmRegion } from '../wasm/region.js';
+import { RecordDecoder, type DecodeStop } from './record-decoder.js';
+import {
+  ENC_CREATED, ENC_DATA_LEN, ENC_DATA_PTR, ENC_DESC_BYTES, ENC_FLAGS, ENC_ID, ENC_META_LEN,
+  ENC_META_PTR, ENC_OUT_OFFSET, ENC_POSITION, ENC_REVISION, ENC_STREAM_LEN, ENC_STREAM_PTR,
+  ENC_TYPE_LEN, ENC_TYPE_PTR, FLAG_COMMIT, recordBytes, stopReasonName,
+} from './record-layout.js';
+
+/** An event ready to encode: sizes are known and validated by the store. */
+export interface PreparedEvent {
+  readonly id: Uint8Array; // 16 bytes
+  readonly type: string;
+  readonly typeBytes: number;
+  readonly data: Uint8Array | string; // string = UTF-8 text to encode (JSON)
+  readonly dataBytes: number;
+  readonly metadata: Uint8Array | string | null;
+  readonly metadataBytes: number;
+  readonly flags: number; // content flags; the encoder adds FLAG_COMMIT
+  readonly recordBytes: number;
+}
+
+/** Consecutive events of one stream inside a batch. */
+export interface EncodePart {
+  readonly streamId: string;
+  readonly streamIdBytes: number;
+  readonly events: readonly PreparedEvent[];
+  readonly firstPosition: number;
+  readonly firstRevision: number;
+  /** True on the last part of an atomic append: its last record gets FLAG_COMMIT. */
+  readonly endsTransaction: boolean;
+}
+
+/** The encoded records of one batch. `bytes` is a copy the caller owns; `recordOffsets` has count+1 entries. */
+export interface EncodedBatch {
+  readonly bytes: Buffer;
+  readonly recordOffsets: Uint32Array;
+  readonly recordCount: number;
+  /** The encoded bytes still in WASM memory, valid until the next encode() (for indexing). */
+  readonly wasmBase: number;
+}
+
+export class RecordBatchEncoder {
+  private readonly staging: WasmRegion;
+  private readonly descs: WasmRegion;
+  private readonly out: WasmRegion;
+  /** Descriptors of the last encoded batch, decoded back from its bytes (used to index it). */
+  readonly decoder: RecordDecoder;
+
+  constructor(private readonly wasm: Wasm, maxRecordBytes: number) {
+    this.staging = new WasmRegion(wasm, 64 * 1024);
+    this.descs = new WasmRegion(wasm, 64 * ENC_DESC_BYTES);
+    this.out = new WasmRegion(wasm, 64 * 1024);
+    this.decoder = new RecordDecoder(wasm, 1024, maxRecordBytes);
+  }
+
+  /** Encodes the parts in order. Resolves nothing; pure CPU. */
+  encode(parts: readonly EncodePart[], createdMs: number): EncodedBatch {
+    let recordCount = 0;
+    let stagingBytes = 0;
+    let outBytes = 0;
+    for (const part of parts) {
+      assert(part.firstPosition === parts[0].firstPosition + recordCount, 'parts of a batch hold consecutive positions');
+      stagingBytes += part.streamIdBytes;
+      for (const e of part.events) {
+        stagingBytes += e.typeBytes + e.dataBytes + e.metadataBytes;
+        outBytes += e.recordBytes;
+        recordCount++;
+      }
+    }
+    assert(recordCount > 0, 'a batch holds records');
+    // Allocate everything first: an allocation may move regions and replace memory views.
+    this.decoder.reserve(recordCount);
+    this.staging.ensure(stagingBytes);
+    this.descs.ensure(recordCount * ENC_DESC_BYTES);
+    this.out.ensure(outBytes);
+    const u8 = this.wasm.u8;
+    const dv = this.wasm.dv;
+    let s = this.staging.ptr;
+    let d = this.descs.ptr;
+    const put = (value: Uint8Array | string, bytes: number): number => {
+      const at = s;
+      if (typeof value === 'string') {
+        const { written } = utf8Encoder.encodeInto(value, u8.subarray(at, at + bytes));
+        assert(written === bytes, 'string byte length was measured before encoding');
+      } else {
+        assert(value.length === bytes, 'binary length was measured before encoding');
+        u8.set(value, at);
+      }
+      s += bytes;
+      return at;
+    };
+    for (const part of parts) {
+      const streamPtr = put(part.streamId, part.streamIdBytes);
+      for (let i = 0; i < part.events.length; i++) {
+        const e = part.events[i];
+        const commit = part.endsTransaction && i === part.events.length - 1 ? FLAG_COMMIT : 0;
+        assert(recordBytes(part.streamIdBytes, e.typeBytes, e.metadataBytes, e.dataBytes) === e.recordBytes, 'record size measured');
+        dv.setFloat64(d + ENC_POSITION, part.firstPosition + i, true);
+        dv.setFloat64(d + ENC_REVISION, part.firstRevision + i, true);
+        dv.setFloat64(d + ENC_CREATED, createdMs, true);
+        u8.set(e.id, d + ENC_ID);
+        dv.setUint32(d + ENC_FLAGS, e.flags | commit, true);
+        dv.setUint32(d + ENC_STREAM_PTR, streamPtr, true);
+        dv.setUint32(d + ENC_STREAM_LEN, part.streamIdBytes, true);
+        dv.setUint32(d + ENC_TYPE_LEN, e.typeBytes, true);
+        dv.setUint32(d + ENC_TYPE_PTR, put(e.type, e.typeBytes), true);
+        dv.setUint32(d + ENC_META_LEN, e.metadataBytes, true);
+        dv.setUint32(d + ENC_META_PTR, e.metadata === null ? 0 : put(e.metadata, e.metadataBytes), true);
+        dv.setUint32(d + ENC_DATA_LEN, e.dataBytes, true);
+        dv.setUint32(d + ENC_DATA_PTR, put(e.data, e.dataBytes), true);
+        d += ENC_DESC_BYTES;
+      }
+    }
+    this.wasm.checkRange(this.descs.ptr, recordCount * ENC_DESC_BYTES);
+    this.wasm.checkRange(this.out.ptr, outBytes);
+    const written = this.wasm.k.encodeRecords(this.descs.ptr, recordCount, this.out.ptr, outBytes);
+    assert(written === outBytes, () => `encodeRecords wrote ${written} of ${outBytes} bytes`);
+
+    const recordOffsets = new Uint32Array(recordCount + 1);
+    const dv2 = this.wasm.dv;
+    const firstPosition = parts[0].firstPosition;
+    for (let i = 0; i < recordCount; i++) {
+      const offset = dv2.getUint32(this.descs.ptr + i * ENC_DESC_BYTES + ENC_OUT_OFFSET, true);
+      recordOffsets[i] = offset;
+      this.decoder.expect(i, offset, firstPosition + i);
+    }
+    recordOffsets[recordCount] = outBytes;
+    // Pair check: the bytes about to be written must decode back through the reader's validator.
+    const valid = this.decoder.validateAt(this.out.ptr, outBytes, recordCount);
+    assert(valid === recordCount, () => describeStop('encoded batch failed validation', this.decoder.lastStop()));
+
+    const bytes = Buffer.allocUnsafe(outBytes);
+    bytes.set(this.wasm.u8.subarray(this.out.ptr, this.out.ptr + outBytes));
+    return { bytes, recordOffsets, recordCount, wasmBase: this.out.ptr };
+  }
+
+  get outRegionBytes(): number {
+    return this.out.capacity;
+  }
+
+  free(): void {
+    this.staging.free();
+    this.descs.free();
+    this.out.free();
+    this.decoder.free();
+  }
+}
+
+function describeStop(what: string, stop: DecodeStop): string {
+  return `${what}: ${stopReasonName(stop.reason)} at offset ${stop.offset}`;
+}

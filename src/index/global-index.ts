@@ -1,0 +1,90 @@
+// The global ($all) index: position → (chunk, file offset, record size). Positions are dense, so
+// each chunk keeps a plain array of record offsets indexed by position - firstPosition.
+
+import { assert } from '../util/assert.js';
+import { GrowableUint32Array } from '../util/growable-array.js';
+
+interface ChunkPositions {
+  readonly chunkNumber: number;
+  readonly firstPosition: number;
+  readonly offsets: GrowableUint32Array;
+  /** File offset just past the last indexed record. */
+  endOffset: number;
+}
+
+export interface RecordLocation {
+  chunkNumber: number;
+  offset: number;
+  recordBytes: number;
+}
+
+export class GlobalIndex {
+  private readonly chunks: ChunkPositions[] = [];
+  private next = 0;
+
+  /** Position the next indexed record must have (= number of indexed records). */
+  get nextPosition(): number {
+    return this.next;
+  }
+
+  /** Records that `position` lives in `chunkNumber` at `offset` and takes `recordBytes`. */
+  add(chunkNumber: number, position: number, offset: number, recordBytes: number): void {
+    assert(position === this.next, () => `positions are indexed densely: got ${position}, expected ${this.next}`);
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (chunk === undefined || chunk.chunkNumber !== chunkNumber) {
+      assert(chunk === undefined || chunkNumber > chunk.chunkNumber, 'chunks are indexed in order');
+      chunk = { chunkNumber, firstPosition: position, offsets: new GrowableUint32Array(4096), endOffset: offset };
+      this.chunks.push(chunk);
+    }
+    assert(offset === chunk.endOffset, () => `record at offset ${offset} follows the previous one ending at ${chunk!.endOffset}`);
+    chunk.offsets.push(offset);
+    chunk.endOffset = offset + recordBytes;
+    this.next++;
+  }
+
+  /** Index into the chunk list of the chunk holding `position` (which must be indexed). */
+  chunkIndexOf(position: number): number {
+    assert(position >= 0 && position < this.next, () => `position ${position} is indexed (next ${this.next})`);
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.chunks[mid].firstPosition <= position) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  chunkNumberAt(chunkIndex: number): number {
+    return this.chunks[chunkIndex].chunkNumber;
+  }
+
+  /** First position of the chunk at `chunkIndex`. */
+  chunkStartPosition(chunkIndex: number): number {
+    return this.chunks[chunkIndex].firstPosition;
+  }
+
+  /** First position past the chunk at `chunkIndex`. */
+  chunkEndPosition(chunkIndex: number): number {
+    const chunk = this.chunks[chunkIndex];
+    return chunk.firstPosition + chunk.offsets.length;
+  }
+
+  /** File offset where `position`'s record starts (chunkIndex from chunkIndexOf). */
+  offsetOf(chunkIndex: number, position: number): number {
+    return this.chunks[chunkIndex].offsets.get(position - this.chunks[chunkIndex].firstPosition);
+  }
+
+  /** File offset just past `position`'s record. */
+  endOf(chunkIndex: number, position: number): number {
+    const chunk = this.chunks[chunkIndex];
+    const i = position - chunk.firstPosition + 1;
+    return i < chunk.offsets.length ? chunk.offsets.get(i) : chunk.endOffset;
+  }
+
+  locate(position: number): RecordLocation {
+    const c = this.chunkIndexOf(position);
+    const offset = this.offsetOf(c, position);
+    return { chunkNumber: this.chunks[c].chunkNumber, offset, recordBytes: this.endOf(c, position) - offset };
+  }
+}

@@ -1,0 +1,43 @@
+// The file-system seam: every byte Annal reads or writes goes through this interface, so the
+// crash harness can substitute a simulated disk (lost, torn and reordered writes, EIO, ENOSPC).
+// Reads are synchronous (page-cache hits on the read path); everything that changes state is async.
+
+export type OpenMode =
+  | 'read' // existing file, read only
+  | 'readwrite' // existing file, read and write
+  | 'create'; // new file, read and write; fails with EEXIST when it exists
+
+export interface FileHandle {
+  readonly path: string;
+  /** Reads up to `length` bytes at `fileOffset` into buffer[bufferOffset..]; returns bytes read (0 at end). */
+  read(buffer: Uint8Array, bufferOffset: number, length: number, fileOffset: number): number;
+  /** Writes all of `buffer` at `fileOffset`. Not durable until datasync()/sync() resolves. */
+  write(buffer: Uint8Array, fileOffset: number): Promise<void>;
+  /** Makes written data (and the size, if it changed) durable. */
+  datasync(): Promise<void>;
+  /** Makes data and all metadata durable. */
+  sync(): Promise<void>;
+  /** Sets the file's size (growing fills with zeros). Durable after sync(). */
+  truncate(sizeBytes: number): Promise<void>;
+  /** The size the file system reports (may disagree with the valid data: never trusted alone). */
+  size(): number;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  open(path: string, mode: OpenMode): Promise<FileHandle>;
+  /** Atomically replaces `to` with `from`. Durable after syncDir() of the parent. */
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Names in the directory (not paths). Throws ENOENT when it does not exist. */
+  readdir(dir: string): Promise<string[]>;
+  /** Creates the directory and its parents when missing. */
+  mkdir(dir: string): Promise<void>;
+  /** Makes the directory's entries (created, renamed, removed files) durable. */
+  syncDir(dir: string): Promise<void>;
+}
+
+/** Node-style error code of a failure thrown by a FileSystem, if any. */
+export function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}

@@ -1,0 +1,226 @@
+// Opening a log directory: validates every chunk, decides exactly where the log ends, and feeds
+// every committed record to the index builder. format-spec/log.md §6 "Recovery".
+
+import { join } from 'node:path';
+import { CorruptionError } from '../util/errors.js';
+import type { GrowableUint32Array } from '../util/growable-array.js';
+import type { Logger } from '../util/logger.js';
+import type { Crc32c } from '../wasm/crc32c.js';
+import type { Wasm } from '../wasm/kernels.js';
+import {
+  CHUNK_HEADER_BYTES, FOOTER_FIXED_BYTES, FOOTER_TRAILER_BYTES, chunkFileName, decodeChunkFooter, decodeChunkHeader,
+  decodeFooterTrailer, footerBytes, parseChunkFileName, type ChunkFooter, type ChunkHeader,
+} from '../format/chunk-layout.js';
+import { CHECKPOINT_FILE, type Checkpoint } from '../format/checkpoint.js';
+import { RECORD_BYTES_MIN, StopReason, stopReasonName } from '../format/record-layout.js';
+import { CheckpointFile } from './checkpoint-file.js';
+import { createChunk } from './chunk-files.js';
+import { ChunkScanner, type ChunkScan, type SpanVisitor } from './chunk-scanner.js';
+import { ChunkSet, type ChunkInfo } from './chunk-set.js';
+import type { FileHandle, FileSystem } from './file-system.js';
+import { zeroTail } from './zero-tail.js';
+
+export interface RecoveryOptions {
+  readonly fs: FileSystem;
+  readonly dir: string;
+  readonly wasm: Wasm;
+  readonly crc: Crc32c;
+  readonly chunkSizeBytes: number;
+  readonly maxRecordBytes: number;
+  /** Largest transaction and largest single write: bounds scan spans and the dirty tail. */
+  readonly maxTransactionBytes: number;
+  readonly maxWriteBytes: number;
+  readonly logger: Logger;
+  readonly nowMs: number;
+}
+
+export interface RecoveredLog {
+  readonly chunks: ChunkSet;
+  readonly checkpointFile: CheckpointFile;
+  /** File offsets of the active chunk's records (its footer map when sealed). */
+  readonly activeRecordOffsets: GrowableUint32Array;
+  /** CRC32C of the active chunk's body so far. */
+  readonly activeBodyCrc: number;
+  /** Bytes of an incomplete or torn tail that were cut off (0 after a clean close). */
+  readonly truncatedBytes: number;
+}
+
+/** Opens (or creates) the log in `dir`, calling `visit` for every committed record in order. */
+export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): Promise<RecoveredLog> {
+  const { fs, dir, logger } = options;
+  await fs.mkdir(dir);
+  const names = await fs.readdir(dir);
+  await removeUnfinishedFiles(fs, dir, names);
+  const numbers = names.map(parseChunkFileName).filter((n): n is number => n !== null).sort((a, b) => a - b);
+  numbers.forEach((n, i) => {
+    if (n !== i) throw new CorruptionError({ file: chunkFileName(i), offset: 0, reason: 'missing chunk file (chunks are numbered densely from 0)' });
+  });
+  const { file: checkpointFile, checkpoint } = await CheckpointFile.open(fs, dir, options.crc, names.includes(CHECKPOINT_FILE));
+  if (checkpoint === null && numbers.length > 0) {
+    logger.warn('checkpoint missing or unreadable: only sealed chunks count as durable for this recovery', { dir });
+  }
+  const chunks = new ChunkSet(dir);
+  const scanner = new ChunkScanner(options.wasm, options.maxRecordBytes, options.maxTransactionBytes);
+  try {
+    if (numbers.length === 0) {
+      if (checkpoint && checkpoint.nextPosition > 0) {
+        throw new CorruptionError({ file: CHECKPOINT_FILE, offset: 0, reason: `checkpoint names ${checkpoint.nextPosition} durable events but no chunk exists` });
+      }
+      const active = await createChunk(fs, chunks, options.crc, 0, options.chunkSizeBytes, options.nowMs);
+      return { chunks, checkpointFile, activeRecordOffsets: scanner.scan(active.handle, active.header, CHUNK_HEADER_BYTES).recordOffsets, activeBodyCrc: 0, truncatedBytes: 0 };
+    }
+    let nextPosition = 0;
+    let last: { scan: ChunkScan; chunk: ChunkInfo; bodyCrc: number } | null = null;
+    let truncatedBytes = 0;
+    for (const chunkNumber of numbers) {
+      const isLast = chunkNumber === numbers.length - 1;
+      const fileName = chunkFileName(chunkNumber);
+      const handle = await fs.open(join(dir, fileName), isLast ? 'readwrite' : 'read');
+      try {
+        const header = readHeader(handle, fileName, chunkNumber, nextPosition, options.crc);
+        let bodyCrc = 0;
+        const scan = scanner.scan(handle, header, header.chunkSizeBytes, (span) => {
+          bodyCrc = options.crc.ofMemory(span.base, span.committedBytes, bodyCrc);
+          visit(span);
+        });
+        const footer = readFooterAt(handle, fileName, scan.endOffset, options.crc);
+        const chunk: ChunkInfo = { header, fileName, handle, sealed: footer !== null, endOffset: scan.endOffset, nextPosition: scan.nextPosition };
+        if (footer) {
+          checkSealed(fileName, scan, footer, bodyCrc);
+        } else if (!isLast) {
+          throw scanError(fileName, scan, 'chunk is not sealed although a later chunk exists');
+        } else {
+          truncatedBytes = await settleActiveTail(options, handle, fileName, header, scan, checkpoint);
+        }
+        chunks.add(chunk);
+        nextPosition = scan.nextPosition;
+        last = { scan, chunk, bodyCrc };
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+    }
+    if (checkpoint && checkpoint.chunkNumber >= numbers.length) {
+      throw new CorruptionError({ file: chunkFileName(checkpoint.chunkNumber), offset: 0, reason: 'chunk named by the checkpoint is missing' });
+    }
+    if (last!.chunk.sealed) {
+      const active = await createChunk(fs, chunks, options.crc, nextPosition, options.chunkSizeBytes, options.nowMs);
+      return { chunks, checkpointFile, activeRecordOffsets: scanner.scan(active.handle, active.header, CHUNK_HEADER_BYTES).recordOffsets, activeBodyCrc: 0, truncatedBytes };
+    }
+    return { chunks, checkpointFile, activeRecordOffsets: last!.scan.recordOffsets, activeBodyCrc: last!.bodyCrc, truncatedBytes };
+  } catch (error) {
+    await chunks.closeAll();
+    await checkpointFile.close();
+    throw error;
+  } finally {
+    scanner.free();
+  }
+}
+
+async function removeUnfinishedFiles(fs: FileSystem, dir: string, names: string[]): Promise<void> {
+  const unfinished = names.filter((name) => name.endsWith('.tmp'));
+  for (const name of unfinished) await fs.unlink(join(dir, name));
+  if (unfinished.length > 0) await fs.syncDir(dir);
+}
+
+function readHeader(handle: FileHandle, fileName: string, chunkNumber: number, expectedFirstPosition: number, crc: Crc32c): ChunkHeader {
+  const bytes = new Uint8Array(CHUNK_HEADER_BYTES);
+  const read = handle.read(bytes, 0, CHUNK_HEADER_BYTES, 0);
+  const header = decodeChunkHeader(bytes.subarray(0, read), fileName, crc);
+  if (header.chunkNumber !== chunkNumber) {
+    throw new CorruptionError({ file: fileName, offset: 16, reason: `chunk header names chunk ${header.chunkNumber}` });
+  }
+  if (header.firstPosition !== expectedFirstPosition) {
+    throw new CorruptionError({ file: fileName, offset: 24, reason: `chunk starts at position ${header.firstPosition}, expected ${expectedFirstPosition}` });
+  }
+  return header;
+}
+
+/** The footer that starts right after the records, or null when there is none (active chunk). */
+function readFooterAt(handle: FileHandle, fileName: string, at: number, crc: Crc32c): ChunkFooter | null {
+  const fixed = new Uint8Array(FOOTER_FIXED_BYTES);
+  if (handle.read(fixed, 0, FOOTER_FIXED_BYTES, at) !== FOOTER_FIXED_BYTES) return null;
+  if (Buffer.from(fixed.subarray(0, 8)).toString('latin1') !== 'ANNALFTR') return null;
+  const count = Number(new DataView(fixed.buffer).getBigUint64(8, true));
+  if (!Number.isSafeInteger(count) || count > 0xffffffff / RECORD_BYTES_MIN) {
+    throw new CorruptionError({ file: fileName, offset: at + 8, reason: 'chunk footer: record count out of range' });
+  }
+  const bytes = new Uint8Array(footerBytes(count));
+  if (handle.read(bytes, 0, bytes.length, at) !== bytes.length) {
+    throw new CorruptionError({ file: fileName, offset: at, reason: 'chunk footer: truncated' });
+  }
+  return decodeChunkFooter(bytes, fileName, at, crc);
+}
+
+function checkSealed(fileName: string, scan: ChunkScan, footer: ChunkFooter, bodyCrc: number): void {
+  const count = scan.recordOffsets.length;
+  if (scan.uncommittedRecords > 0) throw scanError(fileName, scan, 'sealed chunk ends inside a transaction');
+  if (count !== footer.recordCount || scan.nextPosition !== footer.nextPosition) {
+    throw scanError(fileName, scan, `sealed chunk holds ${count} valid records, its footer says ${footer.recordCount}`);
+  }
+  if (scan.endOffset - CHUNK_HEADER_BYTES !== footer.bodyBytes) throw scanError(fileName, scan, 'body length disagrees with the footer');
+  for (let i = 0; i < count; i++) {
+    if (scan.recordOffsets.get(i) !== footer.recordOffsets[i]) {
+      throw new CorruptionError({ file: fileName, offset: footer.recordOffsets[i], reason: `footer offset of record ${i} disagrees with the records` });
+    }
+  }
+  if (bodyCrc !== footer.bodyCrc) {
+    throw new CorruptionError({ file: fileName, offset: CHUNK_HEADER_BYTES, reason: 'body CRC mismatch', expectedCrc: footer.bodyCrc, actualCrc: bodyCrc });
+  }
+}
+
+function scanError(fileName: string, scan: ChunkScan, context: string): CorruptionError {
+  const crc = scan.stopReason === StopReason.BadCrc ? { expectedCrc: scan.expectedCrc, actualCrc: scan.actualCrc } : {};
+  const incomplete = scan.uncommittedRecords > 0 ? `, after ${scan.uncommittedRecords} records of an incomplete transaction` : '';
+  return new CorruptionError({ file: fileName, offset: scan.stopOffset, reason: `${context}: ${stopReasonName(scan.stopReason)}${incomplete}`, ...crc });
+}
+
+/**
+ * Decides the end of the active chunk: everything before the durable checkpoint must be intact;
+ * after it, a torn or incomplete tail is cut off and the bytes past the end are zeroed, so a
+ * stale record can never reappear behind a shorter new one. Returns the bytes cut off.
+ */
+async function settleActiveTail(
+  options: RecoveryOptions, handle: FileHandle, fileName: string, header: ChunkHeader, scan: ChunkScan, checkpoint: Checkpoint | null,
+): Promise<number> {
+  if (checkpoint && checkpoint.chunkNumber === header.chunkNumber) {
+    if (scan.endOffset < checkpoint.chunkOffset || scan.nextPosition < checkpoint.nextPosition) {
+      throw scanError(fileName, scan, `damaged before the durable checkpoint (offset ${checkpoint.chunkOffset}, position ${checkpoint.nextPosition})`);
+    }
+  }
+  if (hasFooterAtEnd(handle, fileName, options.crc)) {
+    // The file ends in a valid footer, so it was sealed: the records before it are damaged, not torn.
+    throw scanError(fileName, scan, 'sealed chunk is damaged');
+  }
+  const clean = checkpoint !== null && checkpoint.clean && checkpoint.chunkNumber === header.chunkNumber && checkpoint.chunkOffset === scan.endOffset;
+  const cut = clean ? 0 : await zeroTail(handle, scan.endOffset, Math.min(header.chunkSizeBytes, scan.endOffset + options.maxWriteBytes));
+  if (cut > 0 || scan.stopReason !== StopReason.Zero) {
+    options.logger.warn('cut the torn tail of the log', {
+      file: fileName, offset: scan.endOffset, reason: stopReasonName(scan.stopReason), droppedRecords: scan.uncommittedRecords, dirtyBytes: cut,
+    });
+  }
+  if (handle.size() !== header.chunkSizeBytes) {
+    // A seal that crashed before its footer was durable shrank the file: restore the capacity.
+    await handle.truncate(header.chunkSizeBytes);
+    await handle.sync();
+  }
+  return cut;
+}
+
+/** Whether the file's last bytes are a footer trailer leading to a footer with a valid CRC. */
+function hasFooterAtEnd(handle: FileHandle, fileName: string, crc: Crc32c): boolean {
+  const size = handle.size();
+  if (size < CHUNK_HEADER_BYTES + footerBytes(0)) return false;
+  const trailer = new Uint8Array(FOOTER_TRAILER_BYTES);
+  if (handle.read(trailer, 0, FOOTER_TRAILER_BYTES, size - FOOTER_TRAILER_BYTES) !== FOOTER_TRAILER_BYTES) return false;
+  const total = decodeFooterTrailer(trailer);
+  if (total === null || total > size - CHUNK_HEADER_BYTES) return false;
+  const bytes = new Uint8Array(total);
+  if (handle.read(bytes, 0, total, size - total) !== total) return false;
+  try {
+    decodeChunkFooter(bytes, fileName, size - total, crc);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,36 @@
+// Zeroes the bytes after the end of the log in the active chunk, where a torn or unacknowledged
+// write may have left data. format-spec/log.md §6 step 5.
+
+import type { FileHandle } from './file-system.js';
+
+const BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * Overwrites every non-zero block in [from, to) with zeros and fdatasyncs once if anything
+ * changed. Returns how many bytes were non-zero blocks (0 when the tail was already clean).
+ */
+export async function zeroTail(handle: FileHandle, from: number, to: number): Promise<number> {
+  const block = new Uint8Array(BLOCK_BYTES);
+  const zeros = new Uint8Array(BLOCK_BYTES);
+  let dirty = 0;
+  for (let at = from; at < to; at += BLOCK_BYTES) {
+    const length = Math.min(BLOCK_BYTES, to - at);
+    const read = handle.read(block, 0, length, at);
+    if (read === 0) break;
+    if (!isZero(block, read)) {
+      await handle.write(zeros.subarray(0, read), at);
+      dirty += read;
+    }
+  }
+  if (dirty > 0) await handle.datasync();
+  return dirty;
+}
+
+function isZero(bytes: Uint8Array, length: number): boolean {
+  // Four bytes at a time: `bytes` is a fresh, aligned buffer.
+  const words = length >>> 2;
+  const view = new Uint32Array(bytes.buffer, bytes.byteOffset, words);
+  for (let i = 0; i < words; i++) if (view[i] !== 0) return false;
+  for (let i = words * 4; i < length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}

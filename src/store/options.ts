@@ -1,0 +1,99 @@
+// EventStore.open options: defaults, bounds and the relations between them. Unknown options and
+// out-of-range values are InvalidOptionErrors, raised before anything touches the disk.
+
+import { InvalidOptionError } from '../util/errors.js';
+import type { Clock } from '../util/clock.js';
+import { systemClock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { stderrLogger } from '../util/logger.js';
+import {
+  APPEND_BYTES_DEFAULT, APPEND_BYTES_MAX, APPEND_EVENTS_DEFAULT, APPEND_EVENTS_MAX, CHECKPOINT_INTERVAL_MS_DEFAULT,
+  CHECKPOINT_INTERVAL_MS_MAX, CHUNK_BYTES_DEFAULT, CHUNK_BYTES_MAX, CHUNK_BYTES_MIN, EVENT_BYTES_DEFAULT,
+  IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, IDEMPOTENCY_WINDOW_EVENTS_MAX, PENDING_APPENDS_DEFAULT, PENDING_APPENDS_MAX,
+  RECORD_BYTES_MAX, STREAM_HASH_BITS_DEFAULT,
+} from '../util/limits.js';
+import { CHUNK_HEADER_BYTES } from '../format/chunk-layout.js';
+import { RECORD_BYTES_MIN } from '../format/record-layout.js';
+import type { FileSystem } from '../log/file-system.js';
+import { nodeFileSystem } from '../log/node-file-system.js';
+
+export interface EventStoreOptions {
+  /** Capacity of a chunk file in bytes (default 256 MiB). Records of one append never span chunks. */
+  chunkSizeBytes?: number;
+  /** Largest encoded event (header + stream id + type + metadata + data), default 16 MiB. */
+  maxEventBytes?: number;
+  /** Largest append (all its encoded events), default 64 MiB or what fits in a chunk. */
+  maxAppendBytes?: number;
+  /** Most events in one append, default 100,000. */
+  maxAppendEvents?: number;
+  /** Appends accepted but not yet durable before new ones fail with StoreOverloadedError. */
+  maxPendingAppends?: number;
+  /** How often the durable-end checkpoint is rewritten while appends flow, default 200 ms. */
+  checkpointIntervalMs?: number;
+  /** Recent event ids remembered for idempotent 'any'-revision retries, default 100,000. */
+  idempotencyWindowEvents?: number;
+  /** Width of stream-id hashes in the stream table (tests lower it to force collisions). */
+  streamHashBits?: number;
+  /** The file-system seam (the crash harness passes a simulated disk). */
+  fileSystem?: FileSystem;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface ResolvedOptions {
+  readonly chunkSizeBytes: number;
+  readonly maxEventBytes: number;
+  readonly maxAppendBytes: number;
+  readonly maxAppendEvents: number;
+  readonly maxPendingAppends: number;
+  readonly checkpointIntervalMs: number;
+  readonly idempotencyWindowEvents: number;
+  readonly streamHashBits: number;
+  readonly fileSystem: FileSystem;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+const KNOWN = new Set<string>([
+  'chunkSizeBytes', 'maxEventBytes', 'maxAppendBytes', 'maxAppendEvents', 'maxPendingAppends', 'checkpointIntervalMs',
+  'idempotencyWindowEvents', 'streamHashBits', 'fileSystem', 'clock', 'logger',
+]);
+
+function integer(options: EventStoreOptions, name: keyof EventStoreOptions, fallback: number, min: number, max: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(`option ${name} must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+export function resolveOptions(options: EventStoreOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new InvalidOptionError(`unknown option '${key}'`);
+  }
+  const chunkSizeBytes = integer(options, 'chunkSizeBytes', CHUNK_BYTES_DEFAULT, CHUNK_BYTES_MIN, CHUNK_BYTES_MAX);
+  // One append must fit in an empty chunk, so the append limit follows the chunk size.
+  const appendRoom = Math.min(APPEND_BYTES_MAX, chunkSizeBytes - CHUNK_HEADER_BYTES);
+  const maxAppendBytes = integer(options, 'maxAppendBytes', Math.min(APPEND_BYTES_DEFAULT, appendRoom), RECORD_BYTES_MIN, appendRoom);
+  const maxEventBytes = integer(options, 'maxEventBytes', Math.min(EVENT_BYTES_DEFAULT, maxAppendBytes), RECORD_BYTES_MIN, Math.min(RECORD_BYTES_MAX, maxAppendBytes));
+  for (const name of ['fileSystem', 'clock', 'logger'] as const) {
+    if (options[name] !== undefined && (typeof options[name] !== 'object' || options[name] === null)) {
+      throw new InvalidOptionError(`option ${name} must be an object`);
+    }
+  }
+  return {
+    chunkSizeBytes,
+    maxEventBytes,
+    maxAppendBytes,
+    maxAppendEvents: integer(options, 'maxAppendEvents', APPEND_EVENTS_DEFAULT, 1, APPEND_EVENTS_MAX),
+    maxPendingAppends: integer(options, 'maxPendingAppends', PENDING_APPENDS_DEFAULT, 1, PENDING_APPENDS_MAX),
+    checkpointIntervalMs: integer(options, 'checkpointIntervalMs', CHECKPOINT_INTERVAL_MS_DEFAULT, 0, CHECKPOINT_INTERVAL_MS_MAX),
+    idempotencyWindowEvents: integer(options, 'idempotencyWindowEvents', IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, 0, IDEMPOTENCY_WINDOW_EVENTS_MAX),
+    streamHashBits: integer(options, 'streamHashBits', STREAM_HASH_BITS_DEFAULT, 1, 64),
+    fileSystem: options.fileSystem ?? nodeFileSystem,
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? stderrLogger,
+  };
+}

@@ -1,0 +1,76 @@
+// Parsing and validation of read options: unknown keys and bad values are InvalidArgumentErrors.
+
+import { InvalidArgumentError } from '../util/errors.js';
+import { POSITION_MAX, READ_EVENTS_MAX } from '../util/limits.js';
+
+export type Direction = 'forwards' | 'backwards';
+export type ReadFrom = bigint | 'start' | 'end';
+
+export interface ReadStreamOptions {
+  /** First revision to return (inclusive); default 'start' forwards, 'end' backwards. */
+  fromRevision?: ReadFrom;
+  direction?: Direction;
+  /** Most events to return; default all. */
+  maxCount?: number | bigint;
+}
+
+export type ReadAllFilter = { streamPrefix: string } | { eventType: string } | { category: string };
+
+export interface ReadAllOptions {
+  /** First position to return (inclusive); default 'start' forwards, 'end' backwards. */
+  fromPosition?: ReadFrom;
+  direction?: Direction;
+  maxCount?: number | bigint;
+  filter?: ReadAllFilter;
+}
+
+export interface ParsedRead {
+  from: ReadFrom;
+  direction: Direction;
+  maxCount: number;
+}
+
+function checkKeys(options: object, allowed: readonly string[], what: string): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw new InvalidArgumentError(`unknown ${what} option '${key}'`);
+  }
+}
+
+function parseCommon(options: Record<string, unknown>, fromKey: string): ParsedRead {
+  const direction = options.direction ?? 'forwards';
+  if (direction !== 'forwards' && direction !== 'backwards') throw new InvalidArgumentError(`direction must be 'forwards' or 'backwards'`);
+  const from = options[fromKey] ?? (direction === 'forwards' ? 'start' : 'end');
+  if (from !== 'start' && from !== 'end' && !(typeof from === 'bigint' && from >= 0n && from <= BigInt(POSITION_MAX))) {
+    throw new InvalidArgumentError(`${fromKey} must be 'start', 'end' or a bigint >= 0n`);
+  }
+  const rawCount = options.maxCount ?? READ_EVENTS_MAX;
+  const maxCount = typeof rawCount === 'bigint' ? Number(rawCount) : rawCount;
+  if (typeof maxCount !== 'number' || !Number.isInteger(maxCount) || maxCount < 0 || maxCount > READ_EVENTS_MAX) {
+    throw new InvalidArgumentError(`maxCount must be an integer in [0, ${READ_EVENTS_MAX}]`);
+  }
+  return { from: from as ReadFrom, direction, maxCount };
+}
+
+export function parseReadStreamOptions(options: ReadStreamOptions | undefined): ParsedRead {
+  if (options === undefined) return parseCommon({}, 'fromRevision');
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('read options must be an object');
+  checkKeys(options, ['fromRevision', 'direction', 'maxCount'], 'readStream');
+  return parseCommon(options as Record<string, unknown>, 'fromRevision');
+}
+
+export function parseReadAllOptions(options: ReadAllOptions | undefined): ParsedRead & { filter: ReadAllFilter | undefined } {
+  if (options === undefined) return { ...parseCommon({}, 'fromPosition'), filter: undefined };
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('read options must be an object');
+  checkKeys(options, ['fromPosition', 'direction', 'maxCount', 'filter'], 'readAll');
+  const filter = options.filter;
+  if (filter !== undefined) {
+    if (typeof filter !== 'object' || filter === null) throw new InvalidArgumentError('filter must be an object');
+    const keys = Object.keys(filter);
+    if (keys.length !== 1 || !['streamPrefix', 'eventType', 'category'].includes(keys[0])) {
+      throw new InvalidArgumentError(`filter must have exactly one of streamPrefix, eventType, category`);
+    }
+    const value = (filter as Record<string, unknown>)[keys[0]];
+    if (typeof value !== 'string' || value.length === 0) throw new InvalidArgumentError(`filter ${keys[0]} must be a non-empty string`);
+  }
+  return { ...parseCommon(options as Record<string, unknown>, 'fromPosition'), filter };
+}

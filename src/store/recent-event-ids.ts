@@ -1,0 +1,67 @@
+// A bounded memory of recently appended event ids, so that a retried 'any'/'stream_exists'
+// append with the same ids is recognised as a duplicate. Exact expected revisions do not need
+// it: they compare ids at the expected revisions directly.
+
+export interface RememberedEvent {
+  readonly streamId: string;
+  readonly revision: number;
+}
+
+export class RecentEventIds {
+  // Map iteration order is insertion order, so the first key is the oldest.
+  private readonly ids = new Map<string, RememberedEvent>();
+
+  constructor(private readonly capacity: number) {}
+
+  remember(idText: string, streamId: string, revision: number): void {
+    if (this.capacity === 0) return;
+    this.ids.delete(idText);
+    this.ids.set(idText, { streamId, revision });
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.keys().next().value as string);
+  }
+
+  lookup(idText: string): RememberedEvent | undefined {
+    return this.ids.get(idText);
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+}
+
+/**
+ * Collects the ids of the last `capacity` records seen by recovery, so that the idempotency window
+ * survives a restart (a client retrying after a crash is the case it exists for).
+ */
+export class RecentIdRing {
+  private readonly ids: Uint8Array;
+  private readonly streams: Uint32Array;
+  private readonly revisions: Float64Array;
+  private next = 0;
+  private total = 0;
+
+  constructor(private readonly capacity: number) {
+    this.ids = new Uint8Array(16 * capacity);
+    this.streams = new Uint32Array(capacity);
+    this.revisions = new Float64Array(capacity);
+  }
+
+  add(idBytes: Uint8Array, idAt: number, streamNo: number, revision: number): void {
+    if (this.capacity === 0) return;
+    this.ids.set(idBytes.subarray(idAt, idAt + 16), 16 * this.next);
+    this.streams[this.next] = streamNo;
+    this.revisions[this.next] = revision;
+    this.next = (this.next + 1) % this.capacity;
+    this.total++;
+  }
+
+  /** Replays the collected ids, oldest first, into `target`. */
+  replayInto(target: RecentEventIds, streamIdOf: (streamNo: number) => string, idText: (bytes: Uint8Array, at: number) => string): void {
+    const count = Math.min(this.total, this.capacity);
+    const first = this.total > this.capacity ? this.next : 0;
+    for (let k = 0; k < count; k++) {
+      const i = (first + k) % this.capacity;
+      target.remember(idText(this.ids, 16 * i), streamIdOf(this.streams[i]), this.revisions[i]);
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// Wrapper of the stream-table kernel (assembly/stream-table.ts): stream id → stream number →
+// dense list of positions by revision. Keys are staged as UTF-8 in a scratch region.
+
+import { assert } from '../util/assert.js';
+import { utf8Decoder, utf8Encoder } from '../util/bytes.js';
+import { STREAM_ID_BYTES_MAX } from '../util/limits.js';
+import type { Wasm } from './kernels.js';
+import { WasmRegion } from './region.js';
+
+const INITIAL_SLOTS = 1024;
+const POSITIONS_BATCH = 4096;
+
+export class StreamTable {
+  private table: number;
+  private readonly key: WasmRegion;
+  private readonly positionsOut: WasmRegion;
+
+  /** `hashBits` < 64 truncates the hash so tests can force collisions. */
+  constructor(private readonly wasm: Wasm, hashBits = 64) {
+    assert(Number.isInteger(hashBits) && hashBits >= 1 && hashBits <= 64, 'hashBits in 1..64');
+    this.table = wasm.k.tableCreate(hashBits, INITIAL_SLOTS);
+    this.key = new WasmRegion(wasm, STREAM_ID_BYTES_MAX * 3);
+    this.positionsOut = new WasmRegion(wasm, POSITIONS_BATCH * 8);
+  }
+
+  private stageKey(streamId: string): number {
+    const { written } = utf8Encoder.encodeInto(streamId, this.wasm.u8.subarray(this.key.ptr, this.key.ptr + this.key.capacity));
+    assert(written > 0 && written <= STREAM_ID_BYTES_MAX, 'stream id was validated before lookup');
+    return written;
+  }
+
+  /** The stream's number, or -1 when no event was ever indexed for it. */
+  find(streamId: string): number {
+    const length = this.stageKey(streamId);
+    return this.wasm.k.tableFind(this.table, this.key.ptr, length);
+  }
+
+  /** How many revisions the stream holds: its last revision + 1. */
+  revisionCount(streamNo: number): number {
+    this.checkStream(streamNo);
+    return this.wasm.k.streamRevisionCount(this.table, streamNo);
+  }
+
+  /** Positions of revisions [fromRevision, fromRevision+count), fewer at the stream's end. */
+  positions(streamNo: number, fromRevision: number, count: number): Float64Array {
+    this.checkStream(streamNo);
+    const total = this.wasm.k.streamRevisionCount(this.table, streamNo);
+    const n = Math.max(0, Math.min(count, total - fromRevision));
+    const out = new Float64Array(n);
+    let done = 0;
+    while (done < n) {
+      const step = Math.min(POSITIONS_BATCH, n - done);
+      const copied = this.wasm.k.streamPositions(this.table, streamNo, fromRevision + done, step, this.positionsOut.ptr);
+      assert(copied === step, 'stream positions copied as asked');
+      out.set(this.wasm.f64.subarray(this.positionsOut.ptr / 8, this.positionsOut.ptr / 8 + step), done);
+      done += step;
+    }
+    return out;
+  }
+
+  /** The position of one revision (which must exist). */
+  positionOf(streamNo: number, revision: number): number {
+    const copied = this.wasm.k.streamPositions(this.table, streamNo, revision, 1, this.positionsOut.ptr);
+    assert(copied === 1, () => `revision ${revision} of stream ${streamNo} exists`);
+    return this.wasm.f64[this.positionsOut.ptr / 8];
+  }
+
+  streamId(streamNo: number): string {
+    this.checkStream(streamNo);
+    const ptr = this.wasm.k.streamIdPtr(this.table, streamNo);
+    const length = this.wasm.k.streamIdLen(this.table, streamNo);
+    return utf8Decoder.decode(this.wasm.u8.subarray(ptr, ptr + length));
+  }
+
+  get streamCount(): number {
+    return this.wasm.k.tableStreamCount(this.table);
+  }
+
+  get slotCapacity(): number {
+    return this.wasm.k.tableSlotCapacity(this.table);
+  }
+
+  /**
+   * Indexes `count` decoded records whose descriptors are at `descPtr`, over bytes at `base`
+   * (see record-decoder). Returns how many were indexed before a revision-contiguity violation.
+   */
+  indexRecords(base: number, regionBytes: number, descPtr: number, descBytes: number, count: number): number {
+    this.wasm.checkRange(base, regionBytes);
+    this.wasm.checkRange(descPtr, descBytes);
+    return this.wasm.k.indexRecords(this.table, base, descPtr, count);
+  }
+
+  destroy(): void {
+    if (this.table === 0) return;
+    this.wasm.k.tableDestroy(this.table);
+    this.key.free();
+    this.positionsOut.free();
+    this.table = 0;
+  }
+
+  private checkStream(streamNo: number): void {
+    assert(this.table !== 0, 'stream table used after destroy');
+    assert(Number.isInteger(streamNo) && streamNo >= 0 && streamNo < this.wasm.k.tableStreamCount(this.table), () => `stream number ${streamNo} in range`);
+  }
+}

@@ -1,0 +1,25 @@
+import { test, expect } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventStore } from '../src/annal.js';
+test('smoke', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'annal-'));
+  let s = await EventStore.open(dir);
+  const r = await s.appendToStream('user-1', [{ type: 'Created', data: { a: 1 } }, { type: 'Renamed', data: { b: 2 }, metadata: { m: 1 } }]);
+  console.log(r);
+  const r2 = await s.appendToStream('user-2', [{ type: 'Created', data: new Uint8Array([1,2,3]) }], { expectedRevision: 'no_stream' });
+  console.log(r2);
+  const evs = await s.readStream('user-1');
+  console.log(evs.map(e => [e.streamId, e.revision, e.position, e.type, e.data, e.metadata, e.id]));
+  const all = await s.readAll();
+  console.log(all.map(e => [e.streamId, e.position, e.type, e.data]));
+  console.log((await s.readAll({ direction: 'backwards' })).map(e => e.position));
+  console.log((await s.readCategory('user')).map(e => e.position));
+  await expect(s.appendToStream('user-1', [{ type: 'X', data: 1 }], { expectedRevision: 5n })).rejects.toThrow(/expected revision 5/);
+  await s.close();
+  s = await EventStore.open(dir);
+  console.log((await s.readAll()).map(e => [e.streamId, e.position, e.type, e.data]));
+  console.log(await s.streamInfo('user-1'), await s.headPosition());
+  await s.close();
+});
