@@ -68,10 +68,11 @@ const ENCODE_BAD_FIELDS: i32 = -2;
 
 /**
  * Encodes `count` records described at `descPtr` into `outPtr` (capacity `outCapacity` bytes),
- * back to back, with CRCs. Writes each record's offset (relative to outPtr) into its descriptor.
- * Returns the bytes written, or a negative code (nothing is partially trusted on failure).
+ * back to back, with CRCs. Writes each record's offset (relative to outPtr) into its descriptor,
+ * and a decoded descriptor per record at `decPtr` (what scanRecords would produce), so the batch
+ * can be indexed without decoding it again. Returns the bytes written, or a negative code.
  */
-export function encodeRecords(descPtr: usize, count: u32, outPtr: usize, outCapacity: usize): i32 {
+export function encodeRecords(descPtr: usize, count: u32, outPtr: usize, outCapacity: usize, decPtr: usize): i32 {
   let at: usize = 0;
   for (let i: u32 = 0; i < count; i++) {
     const d = descPtr + <usize>i * ENC_DESC_BYTES;
@@ -111,6 +112,17 @@ export function encodeRecords(descPtr: usize, count: u32, outPtr: usize, outCapa
     store<u32>(p, recordBytes);
     store<u32>(r, crc32cUpdate(0, r + CRC_FROM, <usize>recordBytes - CRC_FROM), CRC_AT);
     store<u32>(d, <u32>at, ENC_OUT_OFFSET);
+    const o = decPtr + <usize>i * DEC_DESC_BYTES;
+    store<u32>(o, <u32>at, DEC_OFFSET);
+    store<u32>(o, recordBytes, DEC_RECORD_BYTES);
+    store<f64>(o, load<f64>(d, ENC_POSITION), DEC_POSITION);
+    store<f64>(o, load<f64>(d, ENC_REVISION), DEC_REVISION);
+    store<f64>(o, <f64><i64>load<f64>(d, ENC_CREATED), DEC_CREATED);
+    store<u16>(o, <u16>flags, DEC_FLAGS);
+    store<u16>(o, <u16>streamLen, DEC_STREAM_LEN);
+    store<u16>(o, <u16>typeLen, DEC_TYPE_LEN);
+    store<u32>(o, metaLen, DEC_META_LEN);
+    store<u32>(o, dataLen, DEC_DATA_LEN);
     at += <usize>recordBytes;
   }
   return <i32>at;

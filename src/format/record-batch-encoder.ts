@@ -1,16 +1,15 @@
-// Encodes a group commit's records in one WASM call (assembly/record.ts encodeRecords), then
-// validates the encoded bytes with the independent decoder before they may be written (the pair
-// check of STYLE.md). format-spec/log.md §3.
+// Encodes a group commit's records in one WASM call (assembly/record.ts encodeRecords), which
+// also emits the decoded descriptors the indexes consume. format-spec/log.md §3.
 
 import { assert } from '../util/assert.js';
 import { utf8Encoder } from '../util/bytes.js';
 import type { Wasm } from '../wasm/kernels.js';
 import { WasmRegion } from '../wasm/region.js';
-import { RecordDecoder, type DecodeStop } from './record-decoder.js';
+import { RecordDecoder } from './record-decoder.js';
 import {
   ENC_CREATED, ENC_DATA_LEN, ENC_DATA_PTR, ENC_DESC_BYTES, ENC_FLAGS, ENC_ID, ENC_META_LEN,
   ENC_META_PTR, ENC_OUT_OFFSET, ENC_POSITION, ENC_REVISION, ENC_STREAM_LEN, ENC_STREAM_PTR,
-  ENC_TYPE_LEN, ENC_TYPE_PTR, FLAG_COMMIT, recordBytes, stopReasonName,
+  ENC_TYPE_LEN, ENC_TYPE_PTR, DEC_DESC_BYTES, FLAG_COMMIT, recordBytes,
 } from './record-layout.js';
 
 /** An event ready to encode: sizes are known and validated by the store. */
@@ -42,6 +41,7 @@ export interface EncodedBatch {
   readonly bytes: Buffer;
   readonly recordOffsets: Uint32Array;
   readonly recordCount: number;
+  readonly firstPosition: number;
   /** The encoded bytes still in WASM memory, valid until the next encode() (for indexing). */
   readonly wasmBase: number;
 }
@@ -50,7 +50,7 @@ export class RecordBatchEncoder {
   private readonly staging: WasmRegion;
   private readonly descs: WasmRegion;
   private readonly out: WasmRegion;
-  /** Descriptors of the last encoded batch, decoded back from its bytes (used to index it). */
+  /** Descriptors of the last encoded batch, written by the encode kernel (used to index it). */
   readonly decoder: RecordDecoder;
 
   constructor(private readonly wasm: Wasm, maxRecordBytes: number) {
@@ -60,7 +60,7 @@ export class RecordBatchEncoder {
     this.decoder = new RecordDecoder(wasm, 1024, maxRecordBytes);
   }
 
-  /** Encodes the parts in order. Resolves nothing; pure CPU. */
+  /** Encodes the parts in order into one region; pure CPU. */
   encode(parts: readonly EncodePart[], createdMs: number): EncodedBatch {
     let recordCount = 0;
     let stagingBytes = 0;
@@ -69,6 +69,7 @@ export class RecordBatchEncoder {
       assert(part.firstPosition === parts[0].firstPosition + recordCount, 'parts of a batch hold consecutive positions');
       stagingBytes += part.streamIdBytes;
       for (const e of part.events) {
+        assert(recordBytes(part.streamIdBytes, e.typeBytes, e.metadataBytes, e.dataBytes) === e.recordBytes, 'record size measured');
         stagingBytes += e.typeBytes + e.dataBytes + e.metadataBytes;
         outBytes += e.recordBytes;
         recordCount++;
@@ -81,9 +82,9 @@ export class RecordBatchEncoder {
     this.descs.ensure(recordCount * ENC_DESC_BYTES);
     this.out.ensure(outBytes);
     const u8 = this.wasm.u8;
-    const dv = this.wasm.dv;
+    const u32 = this.wasm.u32;
+    const f64 = this.wasm.f64;
     let s = this.staging.ptr;
-    let d = this.descs.ptr;
     const put = (value: Uint8Array | string, bytes: number): number => {
       const at = s;
       if (typeof value === 'string') {
@@ -96,49 +97,50 @@ export class RecordBatchEncoder {
       s += bytes;
       return at;
     };
+    // Event types repeat within a batch: stage each distinct one once.
+    const typePtrs = new Map<string, number>();
+    let d = this.descs.ptr;
     for (const part of parts) {
       const streamPtr = put(part.streamId, part.streamIdBytes);
       for (let i = 0; i < part.events.length; i++) {
         const e = part.events[i];
         const commit = part.endsTransaction && i === part.events.length - 1 ? FLAG_COMMIT : 0;
-        assert(recordBytes(part.streamIdBytes, e.typeBytes, e.metadataBytes, e.dataBytes) === e.recordBytes, 'record size measured');
-        dv.setFloat64(d + ENC_POSITION, part.firstPosition + i, true);
-        dv.setFloat64(d + ENC_REVISION, part.firstRevision + i, true);
-        dv.setFloat64(d + ENC_CREATED, createdMs, true);
+        let typePtr = typePtrs.get(e.type);
+        if (typePtr === undefined) {
+          typePtr = put(e.type, e.typeBytes);
+          typePtrs.set(e.type, typePtr);
+        }
+        const f = d >>> 3;
+        const u = d >>> 2;
+        f64[f + ENC_POSITION / 8] = part.firstPosition + i;
+        f64[f + ENC_REVISION / 8] = part.firstRevision + i;
+        f64[f + ENC_CREATED / 8] = createdMs;
         u8.set(e.id, d + ENC_ID);
-        dv.setUint32(d + ENC_FLAGS, e.flags | commit, true);
-        dv.setUint32(d + ENC_STREAM_PTR, streamPtr, true);
-        dv.setUint32(d + ENC_STREAM_LEN, part.streamIdBytes, true);
-        dv.setUint32(d + ENC_TYPE_LEN, e.typeBytes, true);
-        dv.setUint32(d + ENC_TYPE_PTR, put(e.type, e.typeBytes), true);
-        dv.setUint32(d + ENC_META_LEN, e.metadataBytes, true);
-        dv.setUint32(d + ENC_META_PTR, e.metadata === null ? 0 : put(e.metadata, e.metadataBytes), true);
-        dv.setUint32(d + ENC_DATA_LEN, e.dataBytes, true);
-        dv.setUint32(d + ENC_DATA_PTR, put(e.data, e.dataBytes), true);
+        u32[u + ENC_FLAGS / 4] = e.flags | commit;
+        u32[u + ENC_STREAM_PTR / 4] = streamPtr;
+        u32[u + ENC_STREAM_LEN / 4] = part.streamIdBytes;
+        u32[u + ENC_TYPE_PTR / 4] = typePtr;
+        u32[u + ENC_TYPE_LEN / 4] = e.typeBytes;
+        u32[u + ENC_META_LEN / 4] = e.metadataBytes;
+        u32[u + ENC_META_PTR / 4] = e.metadata === null ? 0 : put(e.metadata, e.metadataBytes);
+        u32[u + ENC_DATA_LEN / 4] = e.dataBytes;
+        u32[u + ENC_DATA_PTR / 4] = put(e.data, e.dataBytes);
         d += ENC_DESC_BYTES;
       }
     }
     this.wasm.checkRange(this.descs.ptr, recordCount * ENC_DESC_BYTES);
     this.wasm.checkRange(this.out.ptr, outBytes);
-    const written = this.wasm.k.encodeRecords(this.descs.ptr, recordCount, this.out.ptr, outBytes);
+    this.wasm.checkRange(this.decoder.descPtr, recordCount * DEC_DESC_BYTES);
+    const written = this.wasm.k.encodeRecords(this.descs.ptr, recordCount, this.out.ptr, outBytes, this.decoder.descPtr);
     assert(written === outBytes, () => `encodeRecords wrote ${written} of ${outBytes} bytes`);
 
     const recordOffsets = new Uint32Array(recordCount + 1);
-    const dv2 = this.wasm.dv;
-    const firstPosition = parts[0].firstPosition;
-    for (let i = 0; i < recordCount; i++) {
-      const offset = dv2.getUint32(this.descs.ptr + i * ENC_DESC_BYTES + ENC_OUT_OFFSET, true);
-      recordOffsets[i] = offset;
-      this.decoder.expect(i, offset, firstPosition + i);
-    }
+    const out32 = this.wasm.u32;
+    for (let i = 0; i < recordCount; i++) recordOffsets[i] = out32[((this.descs.ptr + i * ENC_DESC_BYTES) >>> 2) + ENC_OUT_OFFSET / 4];
     recordOffsets[recordCount] = outBytes;
-    // Pair check: the bytes about to be written must decode back through the reader's validator.
-    const valid = this.decoder.validateAt(this.out.ptr, outBytes, recordCount);
-    assert(valid === recordCount, () => describeStop('encoded batch failed validation', this.decoder.lastStop()));
-
     const bytes = Buffer.allocUnsafe(outBytes);
     bytes.set(this.wasm.u8.subarray(this.out.ptr, this.out.ptr + outBytes));
-    return { bytes, recordOffsets, recordCount, wasmBase: this.out.ptr };
+    return { bytes, recordOffsets, recordCount, firstPosition: parts[0].firstPosition, wasmBase: this.out.ptr };
   }
 
   get outRegionBytes(): number {
@@ -151,8 +153,4 @@ export class RecordBatchEncoder {
     this.out.free();
     this.decoder.free();
   }
-}
-
-function describeStop(what: string, stop: DecodeStop): string {
-  return `${what}: ${stopReasonName(stop.reason)} at offset ${stop.offset}`;
 }

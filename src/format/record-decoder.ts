@@ -7,7 +7,7 @@ import type { Wasm } from '../wasm/kernels.js';
 import { WasmRegion } from '../wasm/region.js';
 import {
   DEC_CREATED, DEC_DATA_LEN, DEC_DESC_BYTES, DEC_FLAGS, DEC_META_LEN, DEC_OFFSET, DEC_POSITION,
-  DEC_RECORD_BYTES, DEC_REVISION, DEC_STREAM_LEN, DEC_STREAM_NO, DEC_TYPE_LEN, StopReason,
+  DEC_F64_STRIDE, DEC_RECORD_BYTES, DEC_REVISION, DEC_STREAM_LEN, DEC_STREAM_NO, DEC_TYPE_LEN, DEC_U32_STRIDE, StopReason,
 } from './record-layout.js';
 
 export interface DecodeStop {
@@ -59,10 +59,8 @@ export class RecordDecoder {
   /** Sets descriptor i's input: the record's offset in the region and its expected position. */
   expect(i: number, offset: number, position: number): void {
     assert(i < this.capacity, 'descriptor within capacity');
-    const dv = this.wasm.dv;
-    const d = this.descs.ptr + i * DEC_DESC_BYTES;
-    dv.setUint32(d + DEC_OFFSET, offset, true);
-    dv.setFloat64(d + DEC_POSITION, position, true);
+    this.wasm.u32[(this.descs.ptr >>> 2) + i * DEC_U32_STRIDE + DU32_OFFSET] = offset;
+    this.wasm.f64[(this.descs.ptr >>> 3) + i * DEC_F64_STRIDE + DF64_POSITION] = position;
   }
 
   /** Validates the `count` records described by expect(); returns how many leading ones are valid. */
@@ -81,6 +79,15 @@ export class RecordDecoder {
       expectedCrc: dv.getUint32(s + 8, true),
       actualCrc: dv.getUint32(s + 12, true),
     };
+  }
+
+  /**
+   * Typed views of the descriptor array for hot loops: descriptor i's u32 fields start at
+   * u32[u32At + i * DEC_U32_STRIDE] and its f64 fields at f64[f64At + i * DEC_F64_STRIDE].
+   * Valid until the next WASM allocation.
+   */
+  views(): DescriptorViews {
+    return { u32: this.wasm.u32, f64: this.wasm.f64, u32At: this.descs.ptr >>> 2, f64At: this.descs.ptr >>> 3 };
   }
 
   /** Reads descriptor i of the last decode into `out` (reused by callers to avoid allocation). */
@@ -106,6 +113,25 @@ export class RecordDecoder {
     this.status.free();
   }
 }
+
+export interface DescriptorViews {
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  readonly u32At: number;
+  readonly f64At: number;
+}
+
+// Field indexes inside one descriptor, matching record-layout.ts DEC_* byte offsets.
+export const DU32_OFFSET = 0;
+export const DU32_RECORD_BYTES = 1;
+export const DU32_FLAGS_STREAM = 8; // low 16 bits: flags, high 16 bits: stream id bytes
+export const DU32_TYPE = 9; // low 16 bits: event type bytes
+export const DU32_META = 10;
+export const DU32_DATA = 11;
+export const DU32_STREAM_NO = 12;
+export const DF64_POSITION = 1;
+export const DF64_REVISION = 2;
+export const DF64_CREATED = 3;
 
 /** The decoded header of one record; payload fields follow at offset + RECORD_HEADER_BYTES. */
 export interface DecodedRecord {

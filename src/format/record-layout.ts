@@ -63,6 +63,9 @@ export const DEC_META_LEN = 40; // u32
 export const DEC_DATA_LEN = 44; // u32
 export const DEC_STREAM_NO = 48; // u32, written by indexRecords
 export const DEC_DESC_BYTES = 56;
+/** Descriptor stride in u32 and f64 units, for typed-array access (descriptors are 8-aligned). */
+export const DEC_U32_STRIDE = DEC_DESC_BYTES / 4;
+export const DEC_F64_STRIDE = DEC_DESC_BYTES / 8;
 
 /** Why a scan or validation stopped (status area word 0). */
 export const enum StopReason {

@@ -13,6 +13,8 @@ import type { FileHandle, FileSystem } from './file-system.js';
 export type CheckpointPoint = Omit<Checkpoint, 'sequence'>;
 
 export class CheckpointFile {
+  private writing: Promise<unknown> = Promise.resolve();
+
   private constructor(private readonly handle: FileHandle, private readonly crc: Crc32c, private sequence: number, private latest: CheckpointPoint | null) {}
 
   /**
@@ -40,8 +42,14 @@ export class CheckpointFile {
     return this.latest;
   }
 
-  /** Durably records a new end of the log. Resolves after the slot is fdatasync'd. */
-  async write(point: CheckpointPoint): Promise<void> {
+  /** Durably records a new end of the log. Resolves after the slot is fdatasync'd. Writes are serialised. */
+  write(point: CheckpointPoint): Promise<void> {
+    const next = this.writing.then(() => this.writeNow(point));
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(point: CheckpointPoint): Promise<void> {
     if (this.latest) {
       assert(point.nextPosition >= this.latest.nextPosition, 'the checkpoint never moves backwards');
     }

@@ -34,7 +34,7 @@ export async function createChunk(
   const chunk: ChunkInfo = {
     header,
     fileName: path.slice(chunks.dir.length + 1),
-    handle: await fs.open(path, 'readwrite'),
+    handle: await fs.open(path, 'readwrite', { syncWrites: true }),
     sealed: false,
     endOffset: CHUNK_HEADER_BYTES,
     nextPosition: firstPosition,

@@ -1,6 +1,9 @@
-// Writes encoded batches to the active chunk: one write + one fdatasync per batch, rolling over
-// to a new chunk between transactions, and the periodic checkpoint. After any I/O failure the
-// writer refuses every further write until the store is reopened. format-spec/log.md §7.
+// Writes encoded batches to the active chunk. Space is reserved in call order and each batch is
+// written with one durable write (O_DSYNC; or write + fdatasync), several batches may be on their
+// way to the disk at once, and a batch counts as durable only when every batch before it is too.
+// Rolls over to a new chunk between transactions; rewrites the checkpoint periodically. After any
+// I/O failure the writer refuses every further write until the store is reopened.
+// format-spec/log.md §7 "Durability rule".
 
 import { assert } from '../util/assert.js';
 import { StoreFailedError } from '../util/errors.js';
@@ -29,10 +32,35 @@ export interface LogWriterOptions {
   readonly checkpointIntervalMs: number;
 }
 
+interface PlannedSegment extends WrittenSegment {
+  /** Resolves when this segment and every segment before it are durable. */
+  readonly durable: Promise<void>;
+}
+
+/** A write on its way to the disk; writes become durable (and visible) strictly in file order. */
+interface IssuedWrite {
+  readonly chunk: ChunkInfo;
+  readonly bytes: number;
+  readonly records: number;
+  done: boolean;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 export class LogWriter {
   private failure: StoreFailedError | null = null;
   private bodyCrc: number;
   private lastCheckpointMs = 0;
+  /** End of the space handed out in the active chunk (≥ its durable endOffset). */
+  private reservedOffset: number;
+  /** Position the next reserved record takes. */
+  private reservedPosition: number;
+  /** Issued writes in file order, not yet counted as durable. */
+  private readonly issued: IssuedWrite[] = [];
+  /** Serialises reservations (which may wait for a rollover). */
+  private planned: Promise<unknown> = Promise.resolve();
+  /** Callers of settled() waiting for the issued writes to drain. */
+  private drained: (() => void)[] = [];
 
   constructor(
     private readonly fs: FileSystem,
@@ -45,9 +73,11 @@ export class LogWriter {
   ) {
     this.bodyCrc = activeBodyCrc;
     assert(!chunks.last.sealed, 'the writer starts with an active chunk');
+    this.reservedOffset = chunks.last.endOffset;
+    this.reservedPosition = chunks.last.nextPosition;
   }
 
-  /** The position the next record takes. */
+  /** The position after the last durable record. */
   get nextPosition(): number {
     return this.chunks.last.nextPosition;
   }
@@ -58,59 +88,120 @@ export class LogWriter {
   }
 
   /**
-   * Writes the batch and resolves once every record is fdatasync'd. `transactionEnds` lists, in
-   * order, the batch index just past each transaction's last record; a transaction never spans
-   * two chunks. Rejects with StoreFailedError on any I/O error (and stays failed).
+   * Writes the batch and resolves once it and every batch appended before it are durable.
+   * Must be called in position order; does not wait for earlier batches before writing.
+   * `transactionEnds` lists the batch index just past each transaction's last record; a
+   * transaction never spans two chunks. Rejects with StoreFailedError on any I/O error (and the
+   * writer stays failed).
    */
-  async append(batch: EncodedBatch, transactionEnds: readonly number[], nowMs: number): Promise<WrittenSegment[]> {
-    if (this.failure) throw this.failure;
+  append(batch: EncodedBatch, transactionEnds: readonly number[], nowMs: number): Promise<WrittenSegment[]> {
+    if (this.failure) return Promise.reject(this.failure);
     assert(transactionEnds.length > 0 && transactionEnds[transactionEnds.length - 1] === batch.recordCount, 'transactions cover the batch');
-    try {
-      return await this.writeSegments(batch, transactionEnds, nowMs);
-    } catch (error) {
-      throw this.fail(error, 'append');
-    }
+    assert(batch.firstPosition === this.reservedPosition, () => `batch starts at position ${batch.firstPosition}, the log reserved up to ${this.reservedPosition}`);
+    this.reservedPosition += batch.recordCount;
+    const plan = this.planned.then(() => this.reserveAndWrite(batch, transactionEnds, nowMs));
+    this.planned = plan.catch(() => undefined);
+    return plan
+      .then(async (segments) => {
+        await Promise.all(segments.map((s) => s.durable));
+        return segments.map(({ chunkNumber, firstRecord, recordCount, fileOffset, batchOffset }) => ({ chunkNumber, firstRecord, recordCount, fileOffset, batchOffset }));
+      })
+      .catch((error: unknown) => {
+        throw this.fail(error, 'append');
+      });
   }
 
-  private async writeSegments(batch: EncodedBatch, transactionEnds: readonly number[], nowMs: number): Promise<WrittenSegment[]> {
+  /** Reserves space for the batch's transactions (rolling over as needed) and starts their writes. */
+  private async reserveAndWrite(batch: EncodedBatch, transactionEnds: readonly number[], nowMs: number): Promise<PlannedSegment[]> {
+    if (this.failure) throw this.failure;
     const offsets = batch.recordOffsets;
-    const segments: WrittenSegment[] = [];
+    const segments: PlannedSegment[] = [];
     let first = 0;
     let tx = 0;
     while (first < batch.recordCount) {
-      let active = this.chunks.last;
-      const room = this.options.chunkSizeBytes - active.endOffset;
+      const active = this.chunks.last;
+      const room = this.options.chunkSizeBytes - this.reservedOffset;
       let end = first;
       while (tx < transactionEnds.length && offsets[transactionEnds[tx]] - offsets[first] <= room) end = transactionEnds[tx++];
       if (end === first) {
-        assert(active.endOffset > CHUNK_HEADER_BYTES, 'a transaction always fits an empty chunk');
-        active = await this.rollOver(active, nowMs);
+        assert(this.reservedOffset > CHUNK_HEADER_BYTES, 'a transaction always fits an empty chunk');
+        await this.rollOver(active, nowMs);
         continue;
       }
-      const bytes = batch.bytes.subarray(offsets[first], offsets[end]);
-      const fileOffset = active.endOffset;
-      await active.handle.write(bytes, fileOffset);
-      await active.handle.datasync();
+      const length = offsets[end] - offsets[first];
+      const fileOffset = this.reservedOffset;
+      this.reservedOffset += length;
       for (let i = first; i < end; i++) this.activeOffsets.push(fileOffset + offsets[i] - offsets[first]);
-      this.bodyCrc = this.crc.ofMemory(batch.wasmBase + offsets[first], bytes.length, this.bodyCrc);
-      active.endOffset += bytes.length;
-      active.nextPosition += end - first;
-      segments.push({ chunkNumber: active.header.chunkNumber, firstRecord: first, recordCount: end - first, fileOffset, batchOffset: offsets[first] });
+      // File order is reservation order, so the running body CRC is computed here.
+      this.bodyCrc = this.crc.ofMemory(batch.wasmBase + offsets[first], length, this.bodyCrc);
+      const durable = this.issue(active, batch.bytes.subarray(offsets[first], offsets[end]), fileOffset, end - first);
+      segments.push({ chunkNumber: active.header.chunkNumber, firstRecord: first, recordCount: end - first, fileOffset, batchOffset: offsets[first], durable });
       first = end;
     }
     return segments;
   }
 
-  private async rollOver(active: ChunkInfo, nowMs: number): Promise<ChunkInfo> {
-    await sealChunk(active, this.activeOffsets.toArray(), this.bodyCrc, this.crc);
-    const next = await createChunk(this.fs, this.chunks, this.crc, active.nextPosition, this.options.chunkSizeBytes, nowMs);
-    this.activeOffsets = new GrowableUint32Array(1024);
-    this.bodyCrc = 0;
-    await this.writeCheckpoint(false, nowMs);
-    return next;
+  /** Starts a write; the promise resolves once it and every earlier write are durable. */
+  private issue(chunk: ChunkInfo, bytes: Uint8Array, fileOffset: number, records: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const entry: IssuedWrite = { chunk, bytes: bytes.length, records, done: false, resolve, reject };
+      this.issued.push(entry);
+      void (async () => {
+        // The active chunk is opened with syncWrites (O_DSYNC): the write is durable when it resolves.
+        await chunk.handle.write(bytes, fileOffset);
+        if (!chunk.handle.syncWrites) await chunk.handle.datasync();
+      })().then(
+        () => {
+          entry.done = true;
+          this.advance();
+        },
+        (error: unknown) => {
+          const failure = this.fail(error, 'append');
+          for (const pending of this.issued.splice(0)) pending.reject(failure);
+          this.wakeDrained();
+        },
+      );
+    });
   }
 
-  /** Rewrites the checkpoint when `checkpointIntervalMs` has passed since the last one. */
+  /** Counts completed writes at the head of the file order as durable: the chunk's end moves on. */
+  private advance(): void {
+    while (this.issued.length > 0 && this.issued[0].done) {
+      const entry = this.issued.shift()!;
+      entry.chunk.endOffset += entry.bytes;
+      entry.chunk.nextPosition += entry.records;
+      entry.resolve();
+    }
+    if (this.issued.length === 0) this.wakeDrained();
+  }
+
+  private wakeDrained(): void {
+    for (const resolve of this.drained.splice(0)) resolve();
+  }
+
+  /** Resolves when no write is in flight. */
+  private settled(): Promise<void> {
+    if (this.issued.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  /** Waits for the chunk's writes, seals it and creates the next one. */
+  private async rollOver(active: ChunkInfo, nowMs: number): Promise<void> {
+    await this.settled();
+    if (this.failure) throw this.failure;
+    assert(active.endOffset === this.reservedOffset, 'every reserved byte is durable before sealing');
+    await sealChunk(active, this.activeOffsets.toArray(), this.bodyCrc, this.crc);
+    await createChunk(this.fs, this.chunks, this.crc, active.nextPosition, this.options.chunkSizeBytes, nowMs);
+    this.activeOffsets = new GrowableUint32Array(1024);
+    this.bodyCrc = 0;
+    this.reservedOffset = CHUNK_HEADER_BYTES;
+    await this.writeCheckpoint(false, nowMs);
+  }
+
+  /**
+   * Rewrites the checkpoint to the durable end when `checkpointIntervalMs` has passed since the
+   * last one. Call only between appends' completions (it reads the durable end).
+   */
   async maybeCheckpoint(nowMs: number): Promise<void> {
     if (this.failure || nowMs - this.lastCheckpointMs < this.options.checkpointIntervalMs) return;
     const current = this.checkpointFile.current;
@@ -131,9 +222,11 @@ export class LogWriter {
     this.lastCheckpointMs = nowMs;
   }
 
-  /** Writes a clean-shutdown checkpoint (unless failed) and closes every file. */
+  /** Waits for outstanding appends, writes a clean-shutdown checkpoint (unless failed) and closes every file. */
   async close(nowMs: number): Promise<void> {
     try {
+      await this.planned;
+      await this.settled();
       if (!this.failure) await this.writeCheckpoint(true, nowMs);
     } finally {
       await this.chunks.closeAll();

@@ -2,7 +2,7 @@
 
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
-import type { FileHandle, FileSystem, OpenMode } from './file-system.js';
+import type { FileHandle, FileSystem, OpenMode, OpenOptions } from './file-system.js';
 
 const write = promisify(fs.write);
 const fdatasync = promisify(fs.fdatasync);
@@ -18,7 +18,7 @@ const FLAGS: Record<OpenMode, number> = {
 };
 
 class NodeFileHandle implements FileHandle {
-  constructor(readonly path: string, private readonly fd: number) {}
+  constructor(readonly path: string, private readonly fd: number, readonly syncWrites: boolean) {}
 
   read(buffer: Uint8Array, bufferOffset: number, length: number, fileOffset: number): number {
     let done = 0;
@@ -60,9 +60,10 @@ class NodeFileHandle implements FileHandle {
 }
 
 export const nodeFileSystem: FileSystem = {
-  async open(path: string, mode: OpenMode): Promise<FileHandle> {
-    const fd = await open(path, FLAGS[mode], 0o644);
-    return new NodeFileHandle(path, fd);
+  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+    const syncWrites = options?.syncWrites === true && mode !== 'read';
+    const fd = await open(path, FLAGS[mode] | (syncWrites ? fs.constants.O_DSYNC : 0), 0o644);
+    return new NodeFileHandle(path, fd, syncWrites);
   },
   rename: (from, to) => fs.promises.rename(from, to),
   unlink: (path) => fs.promises.unlink(path),

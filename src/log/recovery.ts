@@ -75,7 +75,7 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
     for (const chunkNumber of numbers) {
       const isLast = chunkNumber === numbers.length - 1;
       const fileName = chunkFileName(chunkNumber);
-      const handle = await fs.open(join(dir, fileName), isLast ? 'readwrite' : 'read');
+      const handle = await fs.open(join(dir, fileName), isLast ? 'readwrite' : 'read', { syncWrites: isLast });
       try {
         const header = readHeader(handle, fileName, chunkNumber, nextPosition, options.crc);
         let bodyCrc = 0;

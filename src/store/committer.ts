@@ -1,12 +1,13 @@
-// Group commit: appends queue up while the previous batch is being written; each batch is checked
-// against expected revisions, encoded in one WASM call, written with one write + one fdatasync,
-// indexed, and only then acknowledged. format-spec/log.md §7 "Durability rule".
+// Group commit: appends queue up; each batch is checked against expected revisions, encoded in one
+// WASM call, written with one durable write, indexed, and only then acknowledged. The next batch
+// is checked and encoded while the previous one is being synced (two batches in flight), but writes
+// stay strictly sequential. format-spec/log.md §7 "Durability rule".
 
 import { assert } from '../util/assert.js';
 import { StoreFailedError, StoreOverloadedError, WrongExpectedVersionError, type ExpectedRevision } from '../util/errors.js';
 import { uuidFromBytes } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
-import { GROUP_COMMIT_BYTES_MAX } from '../util/limits.js';
+import { GROUP_COMMIT_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT } from '../util/limits.js';
 import type { EncodePart, RecordBatchEncoder } from '../format/record-batch-encoder.js';
 import type { LogWriter } from '../log/log-writer.js';
 import type { StoreIndexes } from '../index/store-indexes.js';
@@ -36,20 +37,25 @@ interface AppendRequest {
   readonly reject: (error: unknown) => void;
 }
 
-/** A stream as this batch sees it: durable events plus those accepted earlier in the batch. */
-interface StreamView {
-  readonly streamId: string;
-  readonly streamNo: number; // -1: no durable event yet
-  readonly durableCount: number;
-  count: number;
-  readonly pendingIds: Uint8Array[];
-  readonly pendingPositions: number[];
+/** An event accepted into a batch that is not yet durable. */
+interface PendingEvent {
+  readonly revision: number;
+  readonly id: Uint8Array;
+  readonly position: number;
+  readonly batch: number;
 }
 
-/** Reads what the committer needs of stored events: their ids and positions by revision. */
+/** A stream with events in flight: the durable index plus the pending events after it. */
+interface StreamView {
+  readonly streamId: string;
+  count: number;
+  readonly pending: PendingEvent[];
+}
+
+/** Reads what the committer needs of durable events: their ids and positions by revision. */
 export interface StoredEvents {
-  idAt(streamNo: number, revision: number): string;
-  positionAt(streamNo: number, revision: number): number;
+  idAt(streamId: string, revision: number): string;
+  positionAt(streamId: string, revision: number): number;
 }
 
 type Decision =
@@ -60,18 +66,30 @@ type Decision =
 export class Committer {
   private readonly queue: AppendRequest[] = [];
   private running = false;
-  private idle: (() => void)[] = [];
+  private readonly idle: (() => void)[] = [];
+  private readonly wakeups: (() => void)[] = [];
   private failure: Error | null = null;
+  /** Streams with events in batches that are not yet durable. */
+  private readonly views = new Map<string, StreamView>();
+  /** Completes when the most recently started batch is durable, indexed and settled. */
+  private tail: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private batchNumber = 0;
+  private nextPosition: number;
+  private encoderTurn = 0;
 
   constructor(
     private readonly indexes: StoreIndexes,
     private readonly writer: LogWriter,
-    private readonly encoder: RecordBatchEncoder,
+    private readonly encoders: readonly RecordBatchEncoder[],
     private readonly stored: StoredEvents,
     private readonly recentIds: RecentEventIds,
     private readonly clock: Clock,
     private readonly maxPendingAppends: number,
-  ) {}
+  ) {
+    assert(encoders.length === GROUP_COMMIT_BATCHES_IN_FLIGHT, 'one encoder per batch in flight');
+    this.nextPosition = writer.nextPosition;
+  }
 
   get failed(): Error | null {
     return this.failure;
@@ -85,10 +103,12 @@ export class Committer {
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ parts, bytes, resolve, reject });
-      if (!this.running) {
+      if (this.running) {
+        this.wake();
+      } else {
         this.running = true;
-        // Let every append issued in this turn of the event loop join the first batch.
-        setImmediate(() => void this.run());
+        // A microtask: every append issued by the code running now joins the first batch.
+        queueMicrotask(() => void this.run());
       }
     });
   }
@@ -100,118 +120,168 @@ export class Committer {
   }
 
   private async run(): Promise<void> {
-    while (this.queue.length > 0) {
-      await this.commit(this.take());
-      // Yield a macrotask so appends issued by the just-acknowledged callers join the next batch.
-      if (this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (;;) {
+      if (this.queue.length > 0 && this.inFlight < GROUP_COMMIT_BATCHES_IN_FLIGHT) {
+        // While a batch is in flight, give appends issued by just-acknowledged callers a turn of
+        // the event loop to arrive, so they share the next batch instead of trickling one by one.
+        if (this.inFlight > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.queue.length === 0) continue;
+        this.start(this.take());
+        continue;
+      }
+      if (this.queue.length === 0 && this.inFlight === 0) break;
+      await new Promise<void>((resolve) => this.wakeups.push(resolve));
     }
     this.running = false;
     for (const resolve of this.idle.splice(0)) resolve();
   }
 
+  /** Wakes the run loop: an append arrived or a batch settled. */
+  private wake(): void {
+    for (const resolve of this.wakeups.splice(0)) resolve();
+  }
+
   private take(): AppendRequest[] {
+    let budget = GROUP_COMMIT_BYTES_MAX;
+    if (this.inFlight === 0 && this.queue.length > 1) {
+      // Nothing is syncing: take half the queue, so the other half is checked and encoded while
+      // this half syncs, instead of CPU and disk taking turns.
+      let queued = 0;
+      for (let i = 0; i < this.queue.length && queued < 2 * budget; i++) queued += this.queue[i].bytes;
+      budget = Math.min(budget, Math.ceil(queued / 2));
+    }
     let bytes = 0;
     let n = 0;
-    while (n < this.queue.length && (n === 0 || bytes + this.queue[n].bytes <= GROUP_COMMIT_BYTES_MAX)) {
+    while (n < this.queue.length && (n === 0 || bytes + this.queue[n].bytes <= budget)) {
       bytes += this.queue[n].bytes;
       n++;
     }
     return this.queue.splice(0, n);
   }
 
-  private async commit(requests: AppendRequest[]): Promise<void> {
-    if (this.failure) {
-      for (const request of requests) request.reject(this.failure);
-      return;
-    }
-    const nowMs = this.clock.nowMs();
-    const views = new Map<string, StreamView>();
-    const parts: EncodePart[] = [];
-    const transactionEnds: number[] = [];
-    const settled: { request: AppendRequest; decision: Decision }[] = [];
-    let position = this.writer.nextPosition;
-    let records = 0;
-    for (const request of requests) {
-      const decision = this.decide(request, views, position, parts);
-      settled.push({ request, decision });
-      if (decision.kind !== 'write') continue;
-      const added = request.parts.reduce((sum, part) => sum + part.events.length, 0);
-      if (added > 0) {
-        position += added;
-        records += added;
-        transactionEnds.push(records);
+  /**
+   * Decides, encodes and starts writing a batch now; indexes and settles it once it and every
+   * batch before it are durable.
+   */
+  private start(requests: AppendRequest[]): void {
+    const batch = ++this.batchNumber;
+    this.inFlight++;
+    const previous = this.tail;
+    const decisions: Decision[] = [];
+    let written: Promise<void> | null = null;
+    if (this.failure === null) {
+      const nowMs = this.clock.nowMs();
+      const parts: EncodePart[] = [];
+      const transactionEnds: number[] = [];
+      for (const request of requests) {
+        const first = this.nextPosition;
+        decisions.push(this.decide(request, batch, parts));
+        if (this.nextPosition > first) transactionEnds.push(this.nextPosition - parts[0].firstPosition);
+      }
+      if (parts.length > 0) {
+        const encoder = this.encoders[this.encoderTurn++ % this.encoders.length];
+        written = this.write(encoder, parts, transactionEnds, nowMs, previous);
+        written.catch(() => undefined);
       }
     }
-    if (records > 0) {
-      try {
-        const batch = this.encoder.encode(parts, nowMs);
-        const segments = await this.writer.append(batch, transactionEnds, nowMs);
-        for (const segment of segments) {
-          const indexed = this.indexes.applyRecords(
-            this.encoder.decoder, segment.firstRecord, segment.recordCount, batch.wasmBase, batch.bytes.length,
-            segment.chunkNumber, segment.fileOffset - segment.batchOffset,
-          );
-          assert(indexed === segment.recordCount, 'a committed batch keeps every stream contiguous');
+    this.tail = previous.then(async () => {
+      let error: unknown = this.failure;
+      if (error === null && written !== null) {
+        try {
+          await written;
+        } catch (writeError) {
+          error = writeError;
         }
-      } catch (error) {
-        this.failAll(error, requests);
-        return;
       }
+      this.finish(batch, requests, decisions, error);
+      if (error === null) await this.checkpoint();
+    });
+  }
+
+  /** Encodes and writes a batch; indexes it after the batches before it (`previous`) settled. */
+  private async write(encoder: RecordBatchEncoder, parts: EncodePart[], transactionEnds: number[], nowMs: number, previous: Promise<void>): Promise<void> {
+    const batch = encoder.encode(parts, nowMs);
+    const segments = await this.writer.append(batch, transactionEnds, nowMs);
+    await previous;
+    if (this.failure) throw this.failure;
+    for (const segment of segments) {
+      const indexed = this.indexes.applyRecords(
+        encoder.decoder, segment.firstRecord, segment.recordCount, batch.wasmBase, batch.bytes.length,
+        segment.chunkNumber, segment.fileOffset - segment.batchOffset,
+      );
+      assert(indexed === segment.recordCount, 'a committed batch keeps every stream contiguous');
     }
-    for (const { request, decision } of settled) {
-      if (decision.kind === 'conflict') request.reject(decision.error);
-      else request.resolve(decision.results);
+  }
+
+  /** Settles a batch's requests once it is durable (or failed), and drops its pending events. */
+  private finish(batch: number, requests: AppendRequest[], decisions: Decision[], error: unknown): void {
+    if (error !== null && error !== undefined) {
+      this.failure ??= error instanceof StoreFailedError ? error : new StoreFailedError(`append failed: ${(error as Error).message}`, { cause: error });
+      for (const request of requests) request.reject(this.failure);
+      for (const request of this.queue.splice(0)) request.reject(this.failure);
+    } else {
+      requests.forEach((request, i) => {
+        const decision = decisions[i];
+        if (decision.kind === 'conflict') request.reject(decision.error);
+        else request.resolve(decision.results);
+      });
     }
+    for (const [streamId, view] of this.views) {
+      let drop = 0;
+      while (drop < view.pending.length && view.pending[drop].batch <= batch) drop++;
+      view.pending.splice(0, drop);
+      if (view.pending.length === 0) this.views.delete(streamId);
+    }
+    this.inFlight--;
+    this.wake();
+  }
+
+  private async checkpoint(): Promise<void> {
     try {
       await this.writer.maybeCheckpoint(this.clock.nowMs());
     } catch (error) {
-      this.failAll(error, []);
+      this.failure ??= error as Error;
+      for (const request of this.queue.splice(0)) request.reject(this.failure);
     }
   }
 
-  private failAll(error: unknown, inFlight: AppendRequest[]): void {
-    this.failure ??= error instanceof StoreFailedError ? error : new StoreFailedError(`append failed: ${(error as Error).message}`, { cause: error });
-    for (const request of inFlight) request.reject(this.failure);
-    for (const request of this.queue.splice(0)) request.reject(this.failure);
-  }
-
-  private view(streamId: string, views: Map<string, StreamView>): StreamView {
-    let view = views.get(streamId);
+  private view(streamId: string): StreamView {
+    let view = this.views.get(streamId);
     if (view === undefined) {
       const streamNo = this.indexes.streams.find(streamId);
       const count = streamNo >= 0 ? this.indexes.streams.revisionCount(streamNo) : 0;
-      view = { streamId, streamNo, durableCount: count, count, pendingIds: [], pendingPositions: [] };
-      views.set(streamId, view);
+      view = { streamId, count, pending: [] };
+      this.views.set(streamId, view);
     }
     return view;
   }
 
   /**
-   * Checks every part of a request against the batch's view of its streams. A write is applied to
-   * the views and its records added to `parts`; a conflict leaves the views as they were.
+   * Checks every part of a request against the streams as they will be once earlier accepted
+   * appends are durable. A write is added to the views and to `parts`; a conflict changes nothing.
    */
-  private decide(request: AppendRequest, views: Map<string, StreamView>, firstPosition: number, parts: EncodePart[]): Decision {
-    const undo: { view: StreamView; count: number }[] = [];
+  private decide(request: AppendRequest, batch: number, parts: EncodePart[]): Decision {
+    const undo: { view: StreamView; count: number; pending: number }[] = [];
     const results: AppendResult[] = [];
     const newParts: EncodePart[] = [];
     let retried: AppendPart | null = null;
     let writes = 0;
-    let position = firstPosition;
-    const conflict = (view: StreamView, expected: ExpectedRevision): Decision => {
-      for (const { view: v, count } of undo.reverse()) {
-        v.count = count;
-        v.pendingIds.length = count - v.durableCount;
-        v.pendingPositions.length = count - v.durableCount;
+    let position = this.nextPosition;
+    const conflict = (part: AppendPart): Decision => {
+      for (const { view, count, pending } of undo.reverse()) {
+        view.count = count;
+        view.pending.length = pending;
       }
-      return { kind: 'conflict', error: new WrongExpectedVersionError({ streamId: view.streamId, expected, actual: BigInt(view.count - 1) }) };
+      const view = this.view(part.streamId);
+      return { kind: 'conflict', error: new WrongExpectedVersionError({ streamId: part.streamId, expected: part.expected, actual: BigInt(view.count - 1) }) };
     };
     for (const part of request.parts) {
-      const view = this.view(part.streamId, views);
+      const view = this.view(part.streamId);
       const check = checkExpectedRevision(part.expected, view.count);
-      if (check.kind === 'conflict') return conflict(view, part.expected);
+      if (check.kind === 'conflict') return conflict(part);
       if (check.kind === 'maybe_retry') {
         const retry = this.matchRetry(view, check.fromRevision, part.events);
-        if (retry === null) return conflict(view, part.expected);
+        if (retry === null) return conflict(part);
         results.push(retry);
         retried ??= part;
         continue;
@@ -226,32 +296,27 @@ export class Committer {
         }
       }
       writes++;
-      undo.push({ view, count: view.count });
+      undo.push({ view, count: view.count, pending: view.pending.length });
       if (part.events.length === 0) {
         results.push(this.currentResult(view));
         continue;
       }
       newParts.push({ streamId: part.streamId, streamIdBytes: part.streamIdBytes, events: part.events, firstPosition: position, firstRevision: view.count, endsTransaction: false });
-      for (const event of part.events) {
-        view.pendingIds.push(event.id);
-        view.pendingPositions.push(position++);
-        view.count++;
-      }
+      for (const event of part.events) view.pending.push({ revision: view.count++, id: event.id, position: position++, batch });
       results.push({ nextExpectedRevision: BigInt(view.count - 1), position: BigInt(position - 1) });
     }
-    if (retried !== null && writes > 0) {
-      // Part of a multi-stream append was already written and part was not: it cannot be a retry.
-      return conflict(this.view(retried.streamId, views), retried.expected);
-    }
+    // Part of a multi-stream append was already written and part was not: it cannot be a retry.
+    if (retried !== null && writes > 0) return conflict(retried);
     if (newParts.length === 0) return { kind: 'done', results };
+    newParts[newParts.length - 1] = { ...newParts[newParts.length - 1], endsTransaction: true };
     for (const part of newParts) {
       part.events.forEach((event, k) => {
-        if ((event as ValidatedEvent).idText !== null) this.recentIds.remember((event as ValidatedEvent).idText!, part.streamId, part.firstRevision + k);
+        const idText = (event as ValidatedEvent).idText;
+        if (idText !== null) this.recentIds.remember(idText, part.streamId, part.firstRevision + k);
       });
     }
-    const last = newParts[newParts.length - 1];
-    newParts[newParts.length - 1] = { ...last, endsTransaction: true };
     parts.push(...newParts);
+    this.nextPosition = position;
     return { kind: 'write', results };
   }
 
@@ -265,17 +330,25 @@ export class Committer {
   private matchRetry(view: StreamView, fromRevision: number, events: readonly ValidatedEvent[]): AppendResult | null {
     if (events.length === 0 || fromRevision + events.length > view.count) return null;
     for (let k = 0; k < events.length; k++) {
-      const revision = fromRevision + k;
-      const stored = revision >= view.durableCount
-        ? uuidFromBytes(view.pendingIds[revision - view.durableCount], 0)
-        : this.stored.idAt(view.streamNo, revision);
-      if (stored !== uuidFromBytes(events[k].id, 0)) return null;
+      if (this.idAt(view, fromRevision + k) !== uuidFromBytes(events[k].id, 0)) return null;
     }
     const last = fromRevision + events.length - 1;
     return { nextExpectedRevision: BigInt(last), position: BigInt(this.positionAt(view, last)) };
   }
 
+  private pendingAt(view: StreamView, revision: number): PendingEvent | null {
+    assert(revision < view.count, 'only existing revisions are looked up');
+    const first = view.pending.length > 0 ? view.pending[0].revision : view.count;
+    return revision >= first ? view.pending[revision - first] : null;
+  }
+
+  private idAt(view: StreamView, revision: number): string {
+    const pending = this.pendingAt(view, revision);
+    return pending ? uuidFromBytes(pending.id, 0) : this.stored.idAt(view.streamId, revision);
+  }
+
   private positionAt(view: StreamView, revision: number): number {
-    return revision >= view.durableCount ? view.pendingPositions[revision - view.durableCount] : this.stored.positionAt(view.streamNo, revision);
+    const pending = this.pendingAt(view, revision);
+    return pending ? pending.position : this.stored.positionAt(view.streamId, revision);
   }
 }

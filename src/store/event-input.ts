@@ -65,7 +65,7 @@ function encodePayload(value: unknown, what: string, claimed: ContentType | unde
     throw new InvalidEventError(`event ${index}: ${what} cannot be serialised as JSON (${(error as Error).message})`);
   }
   if (text === undefined) throw new InvalidEventError(`event ${index}: ${what} has no JSON representation (${typeof value})`);
-  if (!text.isWellFormed()) throw new InvalidEventError(`event ${index}: ${what} contains a lone surrogate`);
+  // JSON.stringify escapes lone surrogates (ES2019), so `text` is always well-formed.
   return { value: text, bytes: Buffer.byteLength(text, 'utf8'), json: true };
 }
 

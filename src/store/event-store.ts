@@ -4,7 +4,7 @@
 import { assert } from '../util/assert.js';
 import { CorruptionError, InvalidArgumentError, StoreClosedError, type ExpectedRevision } from '../util/errors.js';
 import { uuidFromBytes } from '../util/bytes.js';
-import { APPEND_BYTES_MAX, GROUP_COMMIT_BYTES_MAX, READ_BATCH_RECORDS_MAX, READ_PAGE_EVENTS, RECORD_BYTES_MAX } from '../util/limits.js';
+import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, GROUP_COMMIT_BYTES_MAX, READ_BATCH_RECORDS_MAX, READ_PAGE_EVENTS, RECORD_BYTES_MAX } from '../util/limits.js';
 import { Wasm } from '../wasm/kernels.js';
 import { Crc32c } from '../wasm/crc32c.js';
 import { chunkFileName } from '../format/chunk-layout.js';
@@ -52,7 +52,7 @@ interface Parts {
   readonly indexes: StoreIndexes;
   readonly writer: LogWriter;
   readonly reader: RecordReader;
-  readonly encoder: RecordBatchEncoder;
+  readonly encoders: RecordBatchEncoder[];
   readonly lock: StoreLock;
 }
 
@@ -62,15 +62,20 @@ export class EventStore {
 
   private constructor(readonly dir: string, private readonly options: ResolvedOptions, private readonly parts: Parts, recentIds: RecentEventIds) {
     const { indexes, reader } = parts;
+    const positionAt = (streamId: string, revision: number): number => {
+      const streamNo = indexes.streams.find(streamId);
+      assert(streamNo >= 0 && revision < indexes.streams.revisionCount(streamNo), 'a durable revision is looked up');
+      return indexes.streams.positionOf(streamNo, revision);
+    };
     const stored = {
-      idAt: (streamNo: number, revision: number): string => {
+      idAt: (streamId: string, revision: number): string => {
         const out: RecordedEvent[] = [];
-        reader.read([indexes.streams.positionOf(streamNo, revision)], 0, 1, null, out);
+        reader.readRange(positionAt(streamId, revision), 1, true, out);
         return out[0].id;
       },
-      positionAt: (streamNo: number, revision: number): number => indexes.streams.positionOf(streamNo, revision),
+      positionAt,
     };
-    this.committer = new Committer(indexes, parts.writer, parts.encoder, stored, recentIds, options.clock, options.maxPendingAppends);
+    this.committer = new Committer(indexes, parts.writer, parts.encoders, stored, recentIds, options.clock, options.maxPendingAppends);
   }
 
   /**
@@ -121,8 +126,8 @@ export class EventStore {
         checkpointIntervalMs: opts.checkpointIntervalMs,
       });
       const reader = new RecordReader(wasm, new LogReader(recovered.chunks), indexes.global, RECORD_BYTES_MAX);
-      const encoder = new RecordBatchEncoder(wasm, RECORD_BYTES_MAX);
-      return new EventStore(dir, opts, { wasm, crc, indexes, writer, reader, encoder, lock }, recentIds);
+      const encoders = Array.from({ length: GROUP_COMMIT_BATCHES_IN_FLIGHT }, () => new RecordBatchEncoder(wasm, RECORD_BYTES_MAX));
+      return new EventStore(dir, opts, { wasm, crc, indexes, writer, reader, encoders, lock }, recentIds);
     } catch (error) {
       await lock.release();
       throw error;
@@ -192,7 +197,7 @@ export class EventStore {
       positions = streams.positions(streamNo, from - n + 1, n).reverse();
     }
     const out: RecordedEvent[] = [];
-    this.parts.reader.read(positions, 0, positions.length, streamId, out);
+    this.parts.reader.readPositions(positions, 0, positions.length, streamId, out);
     return out;
   }
 
@@ -250,16 +255,13 @@ export class EventStore {
     const next = this.parts.indexes.nextPosition;
     const out: RecordedEvent[] = [];
     if (next === 0 || read.maxCount === 0) return out;
-    const forwards = read.direction === 'forwards';
-    let p = read.from === 'start' ? 0 : read.from === 'end' ? (forwards ? next : next - 1) : Math.min(Number(read.from), forwards ? next : next - 1);
-    let left = forwards ? Math.min(read.maxCount, next - p) : Math.min(read.maxCount, p + 1);
-    const page = new Float64Array(Math.min(left, READ_BATCH_RECORDS_MAX));
-    while (left > 0) {
-      const n = Math.min(left, page.length);
-      for (let i = 0; i < n; i++) page[i] = forwards ? p + i : p - i;
-      this.parts.reader.read(page, 0, n, null, out);
-      p = forwards ? p + n : p - n;
-      left -= n;
+    if (read.direction === 'forwards') {
+      const from = read.from === 'start' ? 0 : read.from === 'end' ? next : Math.min(Number(read.from), next);
+      const n = Math.min(read.maxCount, next - from);
+      if (n > 0) this.parts.reader.readRange(from, n, true, out);
+    } else {
+      const from = read.from === 'start' ? 0 : read.from === 'end' ? next - 1 : Math.min(Number(read.from), next - 1);
+      this.parts.reader.readRange(from, Math.min(read.maxCount, from + 1), false, out);
     }
     return out;
   }
@@ -279,10 +281,10 @@ export class EventStore {
     }
     if (forwards) {
       const n = Math.min(read.maxCount, positions.length - lo);
-      this.parts.reader.read(positions.slice(lo, lo + n), 0, n, null, out);
+      this.parts.reader.readPositions(positions.slice(lo, lo + n), 0, n, null, out);
     } else {
       const n = Math.min(read.maxCount, lo);
-      this.parts.reader.read(positions.slice(lo - n, lo).reverse(), 0, n, null, out);
+      this.parts.reader.readPositions(positions.slice(lo - n, lo).reverse(), 0, n, null, out);
     }
     return out;
   }
@@ -335,13 +337,13 @@ export class EventStore {
   }
 
   private async shutdown(): Promise<void> {
-    const { writer, reader, encoder, indexes, lock } = this.parts;
+    const { writer, reader, encoders, indexes, lock } = this.parts;
     try {
       await this.committer.drain();
       await writer.close(this.options.clock.nowMs());
     } finally {
       reader.free();
-      encoder.free();
+      for (const encoder of encoders) encoder.free();
       indexes.destroy();
       await lock.release();
     }

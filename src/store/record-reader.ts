@@ -1,14 +1,16 @@
-// Turns a list of global positions into RecordedEvents: neighbouring records are read with one
-// pread into WASM memory, validated there in one call per span (CRC, length, position), then
-// copied into a buffer the events own. format-spec/log.md §3.3 "Reading".
+// Turns global positions into RecordedEvents. Neighbouring records are read with one pread into
+// WASM memory and validated there in one call per span (length, CRC, position), then copied into
+// a buffer the events own. format-spec/log.md §3.4 "Reading".
 
-import { assert } from '../util/assert.js';
 import { CorruptionError } from '../util/errors.js';
 import { READ_BATCH_RECORDS_MAX, READ_SPAN_BYTES } from '../util/limits.js';
 import type { Wasm } from '../wasm/kernels.js';
 import { WasmRegion } from '../wasm/region.js';
-import { RecordDecoder, emptyDecodedRecord } from '../format/record-decoder.js';
-import { StopReason, stopReasonName } from '../format/record-layout.js';
+import {
+  DF64_CREATED, DF64_POSITION, DF64_REVISION, DU32_DATA, DU32_FLAGS_STREAM, DU32_META, DU32_OFFSET, DU32_TYPE,
+  RecordDecoder,
+} from '../format/record-decoder.js';
+import { DEC_F64_STRIDE, DEC_U32_STRIDE, StopReason, stopReasonName } from '../format/record-layout.js';
 import type { LogReader } from '../log/log-reader.js';
 import type { GlobalIndex } from '../index/global-index.js';
 import { RecordedEvent } from './recorded-event.js';
@@ -19,9 +21,6 @@ const SPAN_GAP_BYTES_MAX = 16 * 1024;
 export class RecordReader {
   private readonly span: WasmRegion;
   private readonly decoder: RecordDecoder;
-  private readonly scratch = emptyDecodedRecord();
-  // Per-span working arrays, reused across calls.
-  private readonly offsets = new Uint32Array(READ_BATCH_RECORDS_MAX);
 
   constructor(private readonly wasm: Wasm, private readonly log: LogReader, private readonly global: GlobalIndex, maxRecordBytes: number) {
     this.span = new WasmRegion(wasm, READ_SPAN_BYTES);
@@ -29,30 +28,86 @@ export class RecordReader {
   }
 
   /**
-   * Reads the events at positions[from..to) in that order (ascending or descending) and pushes
-   * them to `out`. `streamId`, when known, saves decoding it per event. Throws CorruptionError
-   * when a record fails validation; never returns bytes that differ from what was written.
+   * Reads the `count` events at consecutive positions from `first` upwards (forwards) or downwards
+   * (backwards) and pushes them to `out` in that order. Every record is validated by one scan per
+   * span; throws CorruptionError on any damage, never returning bytes that differ from those written.
    */
-  read(positions: ArrayLike<number>, from: number, to: number, streamId: string | null, out: RecordedEvent[]): void {
-    let i = from;
-    while (i < to) i = this.readSpan(positions, i, to, streamId, out);
+  readRange(first: number, count: number, forwards: boolean, out: RecordedEvent[]): void {
+    let p = first;
+    let left = count;
+    while (left > 0) {
+      const c = this.global.chunkIndexOf(p);
+      // The span covers positions [lo, hi) of one chunk within READ_SPAN_BYTES (at least one record).
+      let lo: number;
+      let hi: number;
+      if (forwards) {
+        lo = p;
+        hi = this.spanEnd(c, lo, Math.min(lo + left, this.global.chunkEndPosition(c), lo + READ_BATCH_RECORDS_MAX));
+      } else {
+        hi = p + 1;
+        lo = this.spanStart(c, hi, Math.max(hi - left, this.global.chunkStartPosition(c), hi - READ_BATCH_RECORDS_MAX));
+      }
+      const n = hi - lo;
+      const start = this.global.offsetOf(c, lo);
+      const bytes = this.global.endOf(c, hi - 1) - start;
+      const owned = this.load(c, start, bytes);
+      const valid = this.decoder.scan(this.span.ptr, bytes, lo, n);
+      if (valid !== n || this.decoder.lastStop().reason !== StopReason.End) this.corrupt(c, start, lo + valid);
+      this.emit(owned, n, forwards, null, out);
+      p = forwards ? hi : lo - 1;
+      left -= n;
+    }
   }
 
-  /** Reads one span starting at positions[i]; returns the index after the last one it covered. */
-  private readSpan(positions: ArrayLike<number>, i: number, to: number, streamId: string | null, out: RecordedEvent[]): number {
+  /**
+   * Reads the events at positions[from..to) (ascending or descending) in that order. `streamId`,
+   * when the caller knows it, saves decoding it per event.
+   */
+  readPositions(positions: ArrayLike<number>, from: number, to: number, streamId: string | null, out: RecordedEvent[]): void {
+    let i = from;
+    while (i < to) i = this.readScattered(positions, i, to, streamId, out);
+  }
+
+  /** Last position (exclusive) ≤ limit whose span from `lo` stays within READ_SPAN_BYTES. */
+  private spanEnd(c: number, lo: number, limit: number): number {
+    const start = this.global.offsetOf(c, lo);
+    let a = lo + 1;
+    let b = limit;
+    while (a < b) {
+      const mid = (a + b + 1) >>> 1;
+      if (this.global.endOf(c, mid - 1) - start <= READ_SPAN_BYTES) a = mid;
+      else b = mid - 1;
+    }
+    return a;
+  }
+
+  /** First position ≥ limit whose span up to `hi` stays within READ_SPAN_BYTES. */
+  private spanStart(c: number, hi: number, limit: number): number {
+    const end = this.global.endOf(c, hi - 1);
+    let a = limit;
+    let b = hi - 1;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (end - this.global.offsetOf(c, mid) <= READ_SPAN_BYTES) b = mid;
+      else a = mid + 1;
+    }
+    return a;
+  }
+
+  /** Reads one span of positions[i..] whose records are close together; returns the index after it. */
+  private readScattered(positions: ArrayLike<number>, i: number, to: number, streamId: string | null, out: RecordedEvent[]): number {
     const global = this.global;
-    const chunkIndex = global.chunkIndexOf(positions[i]);
-    let lo = global.offsetOf(chunkIndex, positions[i]);
-    let hi = global.endOf(chunkIndex, positions[i]);
+    const c = global.chunkIndexOf(positions[i]);
+    const chunkStart = global.chunkStartPosition(c);
+    const chunkEnd = global.chunkEndPosition(c);
+    let lo = global.offsetOf(c, positions[i]);
+    let hi = global.endOf(c, positions[i]);
     let j = i + 1;
-    // Extend while the next record is in the same chunk, close by, and the span stays bounded.
-    const chunkStart = global.chunkStartPosition(chunkIndex);
-    const chunkEnd = global.chunkEndPosition(chunkIndex);
     while (j < to && j - i < READ_BATCH_RECORDS_MAX) {
       const p = positions[j];
       if (p < chunkStart || p >= chunkEnd) break;
-      const start = global.offsetOf(chunkIndex, p);
-      const end = global.endOf(chunkIndex, p);
+      const start = global.offsetOf(c, p);
+      const end = global.endOf(c, p);
       const newLo = Math.min(lo, start);
       const newHi = Math.max(hi, end);
       if (newHi - newLo > READ_SPAN_BYTES || (start >= hi ? start - hi : lo - end) > SPAN_GAP_BYTES_MAX) break;
@@ -60,38 +115,53 @@ export class RecordReader {
       hi = newHi;
       j++;
     }
-    const bytes = hi - lo;
-    this.span.ensure(bytes);
-    const chunkNumber = global.chunkNumberAt(chunkIndex);
-    const got = this.log.read(chunkNumber, lo, bytes, this.wasm.u8, this.span.ptr);
-    if (got !== bytes) {
-      throw new CorruptionError({ file: this.log.fileName(chunkNumber), offset: lo + got, reason: `short read: ${got} of ${bytes} bytes` });
-    }
     const count = j - i;
-    for (let k = 0; k < count; k++) {
-      const offset = global.offsetOf(chunkIndex, positions[i + k]) - lo;
-      this.offsets[k] = offset;
-      this.decoder.expect(k, offset, positions[i + k]);
-    }
-    const valid = this.decoder.validateAt(this.span.ptr, bytes, count);
-    if (valid !== count) {
-      const stop = this.decoder.lastStop();
-      throw new CorruptionError({
-        file: this.log.fileName(chunkNumber),
-        offset: lo + stop.offset,
-        reason: `record at position ${positions[i + valid]}: ${stopReasonName(stop.reason)}`,
-        ...(stop.reason === StopReason.BadCrc ? { expectedCrc: stop.expectedCrc, actualCrc: stop.actualCrc } : {}),
-      });
+    const owned = this.load(c, lo, hi - lo);
+    for (let k = 0; k < count; k++) this.decoder.expect(k, global.offsetOf(c, positions[i + k]) - lo, positions[i + k]);
+    const valid = this.decoder.validateAt(this.span.ptr, hi - lo, count);
+    if (valid !== count) this.corrupt(c, lo, positions[i + valid]);
+    this.emit(owned, count, true, streamId, out);
+    return j;
+  }
+
+  /** Reads chunk bytes [start, start+bytes) into the WASM span and returns a copy the events own. */
+  private load(c: number, start: number, bytes: number): Buffer {
+    this.span.ensure(bytes);
+    this.decoder.reserve(READ_BATCH_RECORDS_MAX);
+    const chunkNumber = this.global.chunkNumberAt(c);
+    const got = this.log.read(chunkNumber, start, bytes, this.wasm.u8, this.span.ptr);
+    if (got !== bytes) {
+      throw new CorruptionError({ file: this.log.fileName(chunkNumber), offset: start + got, reason: `short read: ${got} of ${bytes} bytes` });
     }
     const owned = Buffer.allocUnsafe(bytes);
     owned.set(this.wasm.u8.subarray(this.span.ptr, this.span.ptr + bytes));
-    const r = this.scratch;
+    return owned;
+  }
+
+  /** Makes events from descriptors 0..count-1 (in descriptor order, or reversed). */
+  private emit(owned: Buffer, count: number, inOrder: boolean, streamId: string | null, out: RecordedEvent[]): void {
+    const { u32, f64, u32At, f64At } = this.decoder.views();
     for (let k = 0; k < count; k++) {
-      this.decoder.read(k, r);
-      assert(r.offset === this.offsets[k], 'descriptor order');
-      out.push(new RecordedEvent(owned, r.offset, streamId, r.streamIdBytes, r.eventTypeBytes, r.metadataBytes, r.dataBytes, r.flags, r.position, r.revision, r.createdMs));
+      const i = inOrder ? k : count - 1 - k;
+      const u = u32At + i * DEC_U32_STRIDE;
+      const f = f64At + i * DEC_F64_STRIDE;
+      const flagsStream = u32[u + DU32_FLAGS_STREAM];
+      out.push(new RecordedEvent(
+        owned, u32[u + DU32_OFFSET], streamId, flagsStream >>> 16, u32[u + DU32_TYPE] & 0xffff, u32[u + DU32_META], u32[u + DU32_DATA],
+        flagsStream & 0xffff, f64[f + DF64_POSITION], f64[f + DF64_REVISION], f64[f + DF64_CREATED],
+      ));
     }
-    return j;
+  }
+
+  private corrupt(c: number, spanStart: number, position: number): never {
+    const stop = this.decoder.lastStop();
+    const chunkNumber = this.global.chunkNumberAt(c);
+    throw new CorruptionError({
+      file: this.log.fileName(chunkNumber),
+      offset: spanStart + stop.offset,
+      reason: `record at position ${position}: ${stopReasonName(stop.reason)}`,
+      ...(stop.reason === StopReason.BadCrc ? { expectedCrc: stop.expectedCrc, actualCrc: stop.actualCrc } : {}),
+    });
   }
 
   free(): void {

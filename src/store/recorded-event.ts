@@ -1,5 +1,5 @@
-// An event read back from the store. Header fields are plain properties; `data` and `metadata`
-// are decoded on first access (JSON parsing dominates read cost, and many readers skip it).
+// An event read back from the store: a light view over a read buffer. Fields are decoded on
+// first access (reads that skip a field never pay for it), then cached.
 
 import { uuidFromBytes } from '../util/bytes.js';
 import { FLAG_DATA_JSON, FLAG_METADATA_JSON, FLAG_METADATA_PRESENT, RECORD_HEADER_BYTES, RECORD_ID_AT } from '../format/record-layout.js';
@@ -8,20 +8,19 @@ import { CONTENT_TYPE_BINARY, CONTENT_TYPE_JSON, type ContentType } from './even
 const UNPARSED: unique symbol = Symbol('unparsed');
 
 export class RecordedEvent {
-  readonly streamId: string;
-  readonly revision: bigint;
-  readonly position: bigint;
-  readonly id: string;
-  readonly type: string;
-  readonly contentType: ContentType;
-  readonly created: Date;
-  // Where the payloads sit in `bytes`, a read buffer owned by this event and its batch siblings.
+  // The record is bytes[at .. at+recordBytes), validated (CRC, position) before this was made.
   readonly #bytes: Buffer;
+  readonly #at: number;
+  readonly #position: number;
+  readonly #revision: number;
+  readonly #createdMs: number;
   readonly #flags: number;
-  readonly #metadataAt: number;
+  readonly #streamIdBytes: number;
+  readonly #eventTypeBytes: number;
   readonly #metadataBytes: number;
-  readonly #dataAt: number;
   readonly #dataBytes: number;
+  #streamId: string | null;
+  #type: string | null = null;
   #data: unknown = UNPARSED;
   #metadata: unknown = UNPARSED;
 
@@ -30,26 +29,62 @@ export class RecordedEvent {
     bytes: Buffer, at: number, streamId: string | null, streamIdBytes: number, eventTypeBytes: number,
     metadataBytes: number, dataBytes: number, flags: number, position: number, revision: number, createdMs: number,
   ) {
-    const streamAt = at + RECORD_HEADER_BYTES;
-    const typeAt = streamAt + streamIdBytes;
-    this.streamId = streamId ?? bytes.toString('utf8', streamAt, typeAt);
-    this.revision = BigInt(revision);
-    this.position = BigInt(position);
-    this.id = uuidFromBytes(bytes, at + RECORD_ID_AT);
-    this.type = bytes.toString('utf8', typeAt, typeAt + eventTypeBytes);
-    this.contentType = flags & FLAG_DATA_JSON ? CONTENT_TYPE_JSON : CONTENT_TYPE_BINARY;
-    this.created = new Date(createdMs);
     this.#bytes = bytes;
-    this.#flags = flags;
-    this.#metadataAt = typeAt + eventTypeBytes;
+    this.#at = at;
+    this.#streamId = streamId;
+    this.#streamIdBytes = streamIdBytes;
+    this.#eventTypeBytes = eventTypeBytes;
     this.#metadataBytes = metadataBytes;
-    this.#dataAt = this.#metadataAt + metadataBytes;
     this.#dataBytes = dataBytes;
+    this.#flags = flags;
+    this.#position = position;
+    this.#revision = revision;
+    this.#createdMs = createdMs;
+  }
+
+  get streamId(): string {
+    if (this.#streamId === null) {
+      const from = this.#at + RECORD_HEADER_BYTES;
+      this.#streamId = this.#bytes.toString('utf8', from, from + this.#streamIdBytes);
+    }
+    return this.#streamId;
+  }
+
+  get type(): string {
+    if (this.#type === null) {
+      const from = this.#at + RECORD_HEADER_BYTES + this.#streamIdBytes;
+      this.#type = this.#bytes.toString('utf8', from, from + this.#eventTypeBytes);
+    }
+    return this.#type;
+  }
+
+  /** The event's number in its stream. */
+  get revision(): bigint {
+    return BigInt(this.#revision);
+  }
+
+  /** The event's global ($all) position. */
+  get position(): bigint {
+    return BigInt(this.#position);
+  }
+
+  get id(): string {
+    return uuidFromBytes(this.#bytes, this.#at + RECORD_ID_AT);
+  }
+
+  get created(): Date {
+    return new Date(this.#createdMs);
+  }
+
+  get contentType(): ContentType {
+    return this.#flags & FLAG_DATA_JSON ? CONTENT_TYPE_JSON : CONTENT_TYPE_BINARY;
   }
 
   /** The parsed JSON value, or the bytes (a view owned by this event) for binary data. */
   get data(): unknown {
-    if (this.#data === UNPARSED) this.#data = this.#decode(this.#dataAt, this.#dataBytes, (this.#flags & FLAG_DATA_JSON) !== 0);
+    if (this.#data === UNPARSED) {
+      this.#data = this.#decode(this.#payloadAt() + this.#metadataBytes, this.#dataBytes, (this.#flags & FLAG_DATA_JSON) !== 0);
+    }
     return this.#data;
   }
 
@@ -57,10 +92,14 @@ export class RecordedEvent {
   get metadata(): unknown {
     if (this.#metadata === UNPARSED) {
       this.#metadata = this.#flags & FLAG_METADATA_PRESENT
-        ? this.#decode(this.#metadataAt, this.#metadataBytes, (this.#flags & FLAG_METADATA_JSON) !== 0)
+        ? this.#decode(this.#payloadAt(), this.#metadataBytes, (this.#flags & FLAG_METADATA_JSON) !== 0)
         : undefined;
     }
     return this.#metadata;
+  }
+
+  #payloadAt(): number {
+    return this.#at + RECORD_HEADER_BYTES + this.#streamIdBytes + this.#eventTypeBytes;
   }
 
   #decode(at: number, length: number, json: boolean): unknown {
@@ -71,6 +110,14 @@ export class RecordedEvent {
     return {
       streamId: this.streamId, revision: String(this.revision), position: String(this.position), id: this.id, type: this.type,
       contentType: this.contentType, created: this.created.toISOString(), data: this.data, metadata: this.metadata,
+    };
+  }
+
+  /** Shown by console.log / util.inspect, since the fields are getters. */
+  [Symbol.for('nodejs.util.inspect.custom')](): Record<string, unknown> {
+    return {
+      streamId: this.streamId, revision: this.revision, position: this.position, id: this.id, type: this.type,
+      contentType: this.contentType, created: this.created, data: this.data, metadata: this.metadata,
     };
   }
 }

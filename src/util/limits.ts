@@ -35,6 +35,8 @@ export const APPEND_EVENTS_MAX = 1_000_000;
 
 /** A group commit stops taking appends once it holds this many bytes (one append may exceed it). */
 export const GROUP_COMMIT_BYTES_MAX = 4 * MiB;
+/** Batches encoded and on their way to the disk at once (concurrent durable writes overlap). */
+export const GROUP_COMMIT_BATCHES_IN_FLIGHT = 4;
 /** Appends accepted but not yet committed; past this, appends fail fast with StoreOverloadedError. */
 export const PENDING_APPENDS_DEFAULT = 100_000;
 export const PENDING_APPENDS_MAX = 10_000_000;

@@ -11,7 +11,7 @@ export interface KernelExports {
   readonly memory: WebAssembly.Memory;
   crc32cUpdate(crc: number, ptr: number, length: number): number;
   xxhash64(ptr: number, length: number, seed: bigint): bigint;
-  encodeRecords(descPtr: number, count: number, outPtr: number, outCapacity: number): number;
+  encodeRecords(descPtr: number, count: number, outPtr: number, outCapacity: number, decPtr: number): number;
   scanRecords(base: number, regionBytes: number, firstPosition: number, maxRecordBytes: number, maxRecords: number, outPtr: number, statusPtr: number): number;
   validateRecordsAt(base: number, regionBytes: number, maxRecordBytes: number, descPtr: number, count: number, statusPtr: number): number;
   tableCreate(hashBits: number, initialSlots: number): number;
@@ -61,6 +61,7 @@ export class Wasm {
   private dataView: DataView;
   private f64View: Float64Array;
   private bufferView: Buffer;
+  private u32View: Uint32Array;
 
   constructor() {
     const instance = new WebAssembly.Instance(module(), {
@@ -76,6 +77,7 @@ export class Wasm {
     this.dataView = new DataView(this.buffer);
     this.f64View = new Float64Array(this.buffer);
     this.bufferView = Buffer.from(this.buffer);
+    this.u32View = new Uint32Array(this.buffer);
   }
 
   private refresh(): void {
@@ -84,6 +86,13 @@ export class Wasm {
     this.dataView = new DataView(this.buffer);
     this.f64View = new Float64Array(this.buffer);
     this.bufferView = Buffer.from(this.buffer);
+    this.u32View = new Uint32Array(this.buffer);
+  }
+
+  /** A u32 view of the whole memory (index = byte pointer / 4). */
+  get u32(): Uint32Array {
+    if (this.k.memory.buffer !== this.buffer) this.refresh();
+    return this.u32View;
   }
 
   /** A Buffer over the whole memory (no copy), for fast string decoding. */
