@@ -1,0 +1,29 @@
+// The `annal` command line: `annal demo` (what `npm start` runs) and `annal info`. Later commands
+// (verify, serve, …) add themselves here.
+
+import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
+import { runDemo } from './demo.js';
+import { runInfo } from './info.js';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new CommanderArgumentError('must be a positive integer');
+  return n;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program.name('annal').description('Annal, a durable event store').showHelpAfterError();
+  program
+    .command('demo')
+    .description('append events to an embedded store, read them back and print the throughput')
+    .option('--data-dir <dir>', 'data directory', './data')
+    .option('--events <count>', 'events to append', positiveInteger, 200_000)
+    .action(async (options: { dataDir: string; events: number }) => runDemo(options.dataDir, options.events));
+  program
+    .command('info')
+    .description('open a store and print what it holds')
+    .argument('<dir>', 'data directory')
+    .action(async (dir: string) => runInfo(dir));
+  await program.parseAsync(argv);
+}
