@@ -27,9 +27,8 @@ export interface RecoveryOptions {
   readonly crc: Crc32c;
   readonly chunkSizeBytes: number;
   readonly maxRecordBytes: number;
-  /** Largest transaction and largest single write: bounds scan spans and the dirty tail. */
+  /** Largest transaction: bounds the scan span. */
   readonly maxTransactionBytes: number;
-  readonly maxWriteBytes: number;
   readonly logger: Logger;
   readonly nowMs: number;
 }
@@ -192,8 +191,11 @@ async function settleActiveTail(
     // The file ends in a valid footer, so it was sealed: the records before it are damaged, not torn.
     throw scanError(fileName, scan, 'sealed chunk is damaged');
   }
-  const clean = checkpoint !== null && checkpoint.clean && checkpoint.chunkNumber === header.chunkNumber && checkpoint.chunkOffset === scan.endOffset;
-  const cut = clean ? 0 : await zeroTail(handle, scan.endOffset, Math.min(header.chunkSizeBytes, scan.endOffset + options.maxWriteBytes));
+  // After a clean close whose end the scan confirms (zeros follow the last record), nothing can
+  // lie beyond the end; otherwise the tail is checked and zeroed.
+  const clean = checkpoint !== null && checkpoint.clean && checkpoint.chunkNumber === header.chunkNumber &&
+    checkpoint.chunkOffset === scan.endOffset && scan.stopReason === StopReason.Zero;
+  const cut = clean ? 0 : await zeroTail(handle, scan.endOffset, header.chunkSizeBytes);
   if (cut > 0 || scan.stopReason !== StopReason.Zero) {
     options.logger.warn('cut the torn tail of the log', {
       file: fileName, offset: scan.endOffset, reason: stopReasonName(scan.stopReason), droppedRecords: scan.uncommittedRecords, dirtyBytes: cut,

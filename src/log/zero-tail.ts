@@ -4,6 +4,7 @@
 import type { FileHandle } from './file-system.js';
 
 const BLOCK_BYTES = 1024 * 1024;
+const ZEROS = new Uint8Array(BLOCK_BYTES);
 
 /**
  * Overwrites every non-zero block in [from, to) with zeros and fdatasyncs once if anything
@@ -11,14 +12,13 @@ const BLOCK_BYTES = 1024 * 1024;
  */
 export async function zeroTail(handle: FileHandle, from: number, to: number): Promise<number> {
   const block = new Uint8Array(BLOCK_BYTES);
-  const zeros = new Uint8Array(BLOCK_BYTES);
   let dirty = 0;
   for (let at = from; at < to; at += BLOCK_BYTES) {
     const length = Math.min(BLOCK_BYTES, to - at);
     const read = handle.read(block, 0, length, at);
     if (read === 0) break;
     if (!isZero(block, read)) {
-      await handle.write(zeros.subarray(0, read), at);
+      await handle.write(ZEROS.subarray(0, read), at);
       dirty += read;
     }
   }
@@ -27,10 +27,5 @@ export async function zeroTail(handle: FileHandle, from: number, to: number): Pr
 }
 
 function isZero(bytes: Uint8Array, length: number): boolean {
-  // Four bytes at a time: `bytes` is a fresh, aligned buffer.
-  const words = length >>> 2;
-  const view = new Uint32Array(bytes.buffer, bytes.byteOffset, words);
-  for (let i = 0; i < words; i++) if (view[i] !== 0) return false;
-  for (let i = words * 4; i < length; i++) if (bytes[i] !== 0) return false;
-  return true;
+  return Buffer.compare(bytes.subarray(0, length), ZEROS.subarray(0, length)) === 0;
 }

@@ -4,7 +4,7 @@
 import { assert } from '../util/assert.js';
 import { CorruptionError, InvalidArgumentError, StoreClosedError, type ExpectedRevision } from '../util/errors.js';
 import { uuidFromBytes } from '../util/bytes.js';
-import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, GROUP_COMMIT_BYTES_MAX, READ_BATCH_RECORDS_MAX, READ_PAGE_EVENTS, RECORD_BYTES_MAX } from '../util/limits.js';
+import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, READ_BATCH_RECORDS_MAX, READ_PAGE_EVENTS, RECORD_BYTES_MAX } from '../util/limits.js';
 import { Wasm } from '../wasm/kernels.js';
 import { Crc32c } from '../wasm/crc32c.js';
 import { chunkFileName } from '../format/chunk-layout.js';
@@ -100,7 +100,6 @@ export class EventStore {
           chunkSizeBytes: opts.chunkSizeBytes,
           maxRecordBytes: RECORD_BYTES_MAX,
           maxTransactionBytes: APPEND_BYTES_MAX,
-          maxWriteBytes: GROUP_COMMIT_BYTES_MAX + APPEND_BYTES_MAX,
           logger: opts.logger,
           nowMs: opts.clock.nowMs(),
         },
