@@ -224,11 +224,19 @@ export function streamPositions(t: usize, streamNo: u32, fromRevision: u32, coun
  * indexed; fewer than `count` means record [return value] broke revision contiguity.
  */
 export function indexRecords(t: usize, base: usize, descPtr: usize, count: u32): u32 {
+  // Consecutive records mostly belong to the same stream: compare bytes before hashing.
+  let lastKeyPtr: usize = 0;
+  let lastKeyLen: usize = 0;
+  let lastStreamNo: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const d = descPtr + <usize>i * DEC_DESC_BYTES;
     const keyPtr = base + <usize>load<u32>(d, DEC_OFFSET) + RECORD_STREAM_ID_AT;
     const keyLen = <usize>load<u16>(d, DEC_STREAM_LEN);
-    const streamNo = tableFindOrInsert(t, keyPtr, keyLen);
+    const same = lastKeyPtr != 0 && keyLen == lastKeyLen && memory.compare(keyPtr, lastKeyPtr, keyLen) == 0;
+    const streamNo = same ? lastStreamNo : tableFindOrInsert(t, keyPtr, keyLen);
+    lastKeyPtr = keyPtr;
+    lastKeyLen = keyLen;
+    lastStreamNo = streamNo;
     if (<f64>streamRevisionCount(t, streamNo) != load<f64>(d, DEC_REVISION)) return i;
     push(t, streamNo, load<f64>(d, DEC_POSITION));
     store<u32>(d, streamNo, DEC_STREAM_NO);

@@ -2,7 +2,6 @@
 // also emits the decoded descriptors the indexes consume. format-spec/log.md §3.
 
 import { assert } from '../util/assert.js';
-import { utf8Encoder } from '../util/bytes.js';
 import type { Wasm } from '../wasm/kernels.js';
 import { WasmRegion } from '../wasm/region.js';
 import { RecordDecoder } from './record-decoder.js';
@@ -82,13 +81,14 @@ export class RecordBatchEncoder {
     this.descs.ensure(recordCount * ENC_DESC_BYTES);
     this.out.ensure(outBytes);
     const u8 = this.wasm.u8;
+    const buf = this.wasm.buf;
     const u32 = this.wasm.u32;
     const f64 = this.wasm.f64;
     let s = this.staging.ptr;
     const put = (value: Uint8Array | string, bytes: number): number => {
       const at = s;
       if (typeof value === 'string') {
-        const { written } = utf8Encoder.encodeInto(value, u8.subarray(at, at + bytes));
+        const written = buf.write(value, at, bytes, 'utf8');
         assert(written === bytes, 'string byte length was measured before encoding');
       } else {
         assert(value.length === bytes, 'binary length was measured before encoding');

@@ -29,14 +29,14 @@ export class GlobalIndex {
 
   /** Records that `position` lives in `chunkNumber` at `offset` and takes `recordBytes`. */
   add(chunkNumber: number, position: number, offset: number, recordBytes: number): void {
-    assert(position === this.next, () => `positions are indexed densely: got ${position}, expected ${this.next}`);
+    if (position !== this.next) assert(false, `positions are indexed densely: got ${position}, expected ${this.next}`);
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || chunk.chunkNumber !== chunkNumber) {
       assert(chunk === undefined || chunkNumber > chunk.chunkNumber, 'chunks are indexed in order');
       chunk = { chunkNumber, firstPosition: position, offsets: new GrowableUint32Array(4096), endOffset: offset };
       this.chunks.push(chunk);
     }
-    assert(offset === chunk.endOffset, () => `record at offset ${offset} follows the previous one ending at ${chunk!.endOffset}`);
+    if (offset !== chunk.endOffset) assert(false, `record at offset ${offset} follows the previous one ending at ${chunk.endOffset}`);
     chunk.offsets.push(offset);
     chunk.endOffset = offset + recordBytes;
     this.next++;
