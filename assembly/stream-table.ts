@@ -233,11 +233,19 @@ export function indexRecords(t: usize, base: usize, descPtr: usize, count: u32):
     const keyPtr = base + <usize>load<u32>(d, DEC_OFFSET) + RECORD_STREAM_ID_AT;
     const keyLen = <usize>load<u16>(d, DEC_STREAM_LEN);
     const same = lastKeyPtr != 0 && keyLen == lastKeyLen && memory.compare(keyPtr, lastKeyPtr, keyLen) == 0;
-    const streamNo = same ? lastStreamNo : tableFindOrInsert(t, keyPtr, keyLen);
+    const revision = load<f64>(d, DEC_REVISION);
+    let streamNo = lastStreamNo;
+    if (!same) {
+      const hash = hashStreamId(t, keyPtr, keyLen);
+      const found = findWithHash(t, hash, keyPtr, keyLen);
+      // A stream enters the table only with its first revision: a rejected record leaves no trace.
+      if (found < 0 && revision != 0) return i;
+      streamNo = found >= 0 ? <u32>found : insertWithHash(t, hash, keyPtr, keyLen);
+    }
     lastKeyPtr = keyPtr;
     lastKeyLen = keyLen;
     lastStreamNo = streamNo;
-    if (<f64>streamRevisionCount(t, streamNo) != load<f64>(d, DEC_REVISION)) return i;
+    if (<f64>streamRevisionCount(t, streamNo) != revision) return i;
     push(t, streamNo, load<f64>(d, DEC_POSITION));
     store<u32>(d, streamNo, DEC_STREAM_NO);
   }
