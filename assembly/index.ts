@@ -1,7 +1,7 @@
 // The one WebAssembly module of Annal: every kernel the JavaScript side calls (src/wasm loads it).
 export { crc32cUpdate } from './crc32c';
 export { xxhash64 } from './xxhash64';
-export { encodeRecords, scanRecords, validateRecordsAt } from './record';
+export { encodeRecords, scanRecords, validateRecordsAt, bodyChecksumUpdate } from './record';
 export {
   tableCreate, tableDestroy, tableStreamCount, tableSlotCapacity, tableFind, tableFindOrInsert,
   hashStreamId, streamIdPtr, streamIdLen, streamRevisionCount, streamPush, streamPositions, indexRecords,

@@ -254,3 +254,16 @@ export function validateRecordsAt(
   stop(statusPtr, STOP_END, regionBytes, 0, 0);
   return count;
 }
+
+/**
+ * Continues a chunk's body checksum over `count` records described at `descPtr` (decoded
+ * descriptors, offsets relative to `base`): CRC32C of each record's first 8 bytes (its length and
+ * CRC) in order. Each record's CRC covers the rest of the record, so this commits to every byte.
+ */
+export function bodyChecksumUpdate(crc: u32, base: usize, descPtr: usize, count: u32): u32 {
+  for (let i: u32 = 0; i < count; i++) {
+    const d = descPtr + <usize>i * DEC_DESC_BYTES;
+    crc = crc32cUpdate(crc, base + <usize>load<u32>(d, DEC_OFFSET), CRC_FROM);
+  }
+  return crc;
+}

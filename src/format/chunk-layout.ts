@@ -27,7 +27,7 @@ export const FOOTER_TRAILER_BYTES = 16;
 const F_RECORD_COUNT = 8; // u64
 const F_NEXT_POSITION = 16; // u64
 const F_BODY_BYTES = 24; // u64
-const F_BODY_CRC = 32; // u32
+const F_BODY_CHECKSUM = 32; // u32
 const T_FOOTER_BYTES = 0; // u32, whole footer including trailer
 const T_CRC = 4; // u32 CRC32C of footer bytes [0, footerBytes - 12)
 const T_MAGIC = 8;
@@ -43,7 +43,7 @@ export interface ChunkFooter {
   recordCount: number;
   nextPosition: number;
   bodyBytes: number;
-  bodyCrc: number;
+  bodyChecksum: number;
   /** File offset of each record, in position order. */
   recordOffsets: Uint32Array;
 }
@@ -115,7 +115,7 @@ export function encodeChunkFooter(footer: ChunkFooter, crc: Crc32c): Uint8Array 
   dv.setBigUint64(F_RECORD_COUNT, BigInt(footer.recordCount), true);
   dv.setBigUint64(F_NEXT_POSITION, BigInt(footer.nextPosition), true);
   dv.setBigUint64(F_BODY_BYTES, BigInt(footer.bodyBytes), true);
-  dv.setUint32(F_BODY_CRC, footer.bodyCrc, true);
+  dv.setUint32(F_BODY_CHECKSUM, footer.bodyChecksum, true);
   for (let i = 0; i < footer.recordCount; i++) dv.setUint32(FOOTER_FIXED_BYTES + 4 * i, footer.recordOffsets[i], true);
   const t = total - FOOTER_TRAILER_BYTES;
   dv.setUint32(t + T_FOOTER_BYTES, total, true);
@@ -151,7 +151,7 @@ export function decodeChunkFooter(bytes: Uint8Array, file: string, at: number, c
     recordCount,
     nextPosition: u64(dv, F_NEXT_POSITION),
     bodyBytes: u64(dv, F_BODY_BYTES),
-    bodyCrc: dv.getUint32(F_BODY_CRC, true),
+    bodyChecksum: dv.getUint32(F_BODY_CHECKSUM, true),
     recordOffsets,
   };
 }

@@ -41,6 +41,8 @@ export interface EncodedBatch {
   readonly recordOffsets: Uint32Array;
   readonly recordCount: number;
   readonly firstPosition: number;
+  /** The encoder's decoder, whose descriptors describe this batch until the next encode(). */
+  readonly decoder: RecordDecoder;
   /** The encoded bytes still in WASM memory, valid until the next encode() (for indexing). */
   readonly wasmBase: number;
 }
@@ -140,7 +142,7 @@ export class RecordBatchEncoder {
     recordOffsets[recordCount] = outBytes;
     const bytes = Buffer.allocUnsafe(outBytes);
     bytes.set(this.wasm.u8.subarray(this.out.ptr, this.out.ptr + outBytes));
-    return { bytes, recordOffsets, recordCount, firstPosition: parts[0].firstPosition, wasmBase: this.out.ptr };
+    return { bytes, recordOffsets, recordCount, firstPosition: parts[0].firstPosition, decoder: this.decoder, wasmBase: this.out.ptr };
   }
 
   get outRegionBytes(): number {

@@ -56,6 +56,15 @@ export class RecordDecoder {
     return this.wasm.k.scanRecords(base, regionBytes, firstPosition, this.maxRecordBytes, maxRecords, this.descs.ptr, this.status.ptr);
   }
 
+  /**
+   * Continues a chunk body checksum (format-spec/log.md §4) over descriptors [first, first+count)
+   * of the last decode, whose records lie at `base`.
+   */
+  bodyChecksum(crc: number, base: number, first: number, count: number): number {
+    assert(first + count <= this.capacity, 'descriptors within capacity');
+    return this.wasm.k.bodyChecksumUpdate(crc, base, this.descs.ptr + first * DEC_DESC_BYTES, count) >>> 0;
+  }
+
   /** Sets descriptor i's input: the record's offset in the region and its expected position. */
   expect(i: number, offset: number, position: number): void {
     assert(i < this.capacity, 'descriptor within capacity');

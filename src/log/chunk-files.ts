@@ -48,7 +48,7 @@ export async function createChunk(
  * (record count, next position, body CRC, position→offset map) and fsyncs. A crash before the
  * footer is durable leaves an unsealed chunk that recovery treats as active.
  */
-export async function sealChunk(chunk: ChunkInfo, recordOffsets: Uint32Array, bodyCrc: number, crc: Crc32c): Promise<void> {
+export async function sealChunk(chunk: ChunkInfo, recordOffsets: Uint32Array, bodyChecksum: number, crc: Crc32c): Promise<void> {
   assert(!chunk.sealed, 'a chunk is sealed once');
   assert(recordOffsets.length === chunk.nextPosition - chunk.header.firstPosition, 'one offset per record of the chunk');
   const footer = encodeChunkFooter(
@@ -56,7 +56,7 @@ export async function sealChunk(chunk: ChunkInfo, recordOffsets: Uint32Array, bo
       recordCount: recordOffsets.length,
       nextPosition: chunk.nextPosition,
       bodyBytes: chunk.endOffset - CHUNK_HEADER_BYTES,
-      bodyCrc,
+      bodyChecksum,
       recordOffsets,
     },
     crc,

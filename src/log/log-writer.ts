@@ -49,7 +49,7 @@ interface IssuedWrite {
 
 export class LogWriter {
   private failure: StoreFailedError | null = null;
-  private bodyCrc: number;
+  private bodyChecksum: number;
   private lastCheckpointMs = 0;
   /** End of the space handed out in the active chunk (≥ its durable endOffset). */
   private reservedOffset: number;
@@ -68,10 +68,10 @@ export class LogWriter {
     private readonly crc: Crc32c,
     private readonly checkpointFile: CheckpointFile,
     private activeOffsets: GrowableUint32Array,
-    activeBodyCrc: number,
+    activeBodyChecksum: number,
     private readonly options: LogWriterOptions,
   ) {
-    this.bodyCrc = activeBodyCrc;
+    this.bodyChecksum = activeBodyChecksum;
     assert(!chunks.last.sealed, 'the writer starts with an active chunk');
     this.reservedOffset = chunks.last.endOffset;
     this.reservedPosition = chunks.last.nextPosition;
@@ -132,8 +132,8 @@ export class LogWriter {
       const fileOffset = this.reservedOffset;
       this.reservedOffset += length;
       for (let i = first; i < end; i++) this.activeOffsets.push(fileOffset + offsets[i] - offsets[first]);
-      // File order is reservation order, so the running body CRC is computed here.
-      this.bodyCrc = this.crc.ofMemory(batch.wasmBase + offsets[first], length, this.bodyCrc);
+      // File order is reservation order, so the running body checksum is computed here.
+      this.bodyChecksum = batch.decoder.bodyChecksum(this.bodyChecksum, batch.wasmBase, first, end - first);
       const durable = this.issue(active, batch.bytes.subarray(offsets[first], offsets[end]), fileOffset, end - first);
       segments.push({ chunkNumber: active.header.chunkNumber, firstRecord: first, recordCount: end - first, fileOffset, batchOffset: offsets[first], durable });
       first = end;
@@ -190,10 +190,10 @@ export class LogWriter {
     await this.settled();
     if (this.failure) throw this.failure;
     assert(active.endOffset === this.reservedOffset, 'every reserved byte is durable before sealing');
-    await sealChunk(active, this.activeOffsets.toArray(), this.bodyCrc, this.crc);
+    await sealChunk(active, this.activeOffsets.toArray(), this.bodyChecksum, this.crc);
     await createChunk(this.fs, this.chunks, this.crc, active.nextPosition, this.options.chunkSizeBytes, nowMs);
     this.activeOffsets = new GrowableUint32Array(1024);
-    this.bodyCrc = 0;
+    this.bodyChecksum = 0;
     this.reservedOffset = CHUNK_HEADER_BYTES;
     await this.writeCheckpoint(false, nowMs);
   }

@@ -39,7 +39,7 @@ export interface RecoveredLog {
   /** File offsets of the active chunk's records (its footer map when sealed). */
   readonly activeRecordOffsets: GrowableUint32Array;
   /** CRC32C of the active chunk's body so far. */
-  readonly activeBodyCrc: number;
+  readonly activeBodyChecksum: number;
   /** Bytes of an incomplete or torn tail that were cut off (0 after a clean close). */
   readonly truncatedBytes: number;
 }
@@ -66,10 +66,10 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
         throw new CorruptionError({ file: CHECKPOINT_FILE, offset: 0, reason: `checkpoint names ${checkpoint.nextPosition} durable events but no chunk exists` });
       }
       const active = await createChunk(fs, chunks, options.crc, 0, options.chunkSizeBytes, options.nowMs);
-      return { chunks, checkpointFile, activeRecordOffsets: scanner.scan(active.handle, active.header, CHUNK_HEADER_BYTES).recordOffsets, activeBodyCrc: 0, truncatedBytes: 0 };
+      return { chunks, checkpointFile, activeRecordOffsets: scanner.scan(active.handle, active.header, CHUNK_HEADER_BYTES).recordOffsets, activeBodyChecksum: 0, truncatedBytes: 0 };
     }
     let nextPosition = 0;
-    let last: { scan: ChunkScan; chunk: ChunkInfo; bodyCrc: number } | null = null;
+    let last: { scan: ChunkScan; chunk: ChunkInfo; bodyChecksum: number } | null = null;
     let truncatedBytes = 0;
     for (const chunkNumber of numbers) {
       const isLast = chunkNumber === numbers.length - 1;
@@ -77,15 +77,15 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
       const handle = await fs.open(join(dir, fileName), isLast ? 'readwrite' : 'read', { syncWrites: isLast });
       try {
         const header = readHeader(handle, fileName, chunkNumber, nextPosition, options.crc);
-        let bodyCrc = 0;
+        let bodyChecksum = 0;
         const scan = scanner.scan(handle, header, header.chunkSizeBytes, (span) => {
-          bodyCrc = options.crc.ofMemory(span.base, span.committedBytes, bodyCrc);
+          bodyChecksum = span.decoder.bodyChecksum(bodyChecksum, span.base, 0, span.count);
           visit(span);
         });
         const footer = readFooterAt(handle, fileName, scan.endOffset, options.crc);
         const chunk: ChunkInfo = { header, fileName, handle, sealed: footer !== null, endOffset: scan.endOffset, nextPosition: scan.nextPosition };
         if (footer) {
-          checkSealed(fileName, scan, footer, bodyCrc);
+          checkSealed(fileName, scan, footer, bodyChecksum);
         } else if (!isLast) {
           throw scanError(fileName, scan, 'chunk is not sealed although a later chunk exists');
         } else {
@@ -93,7 +93,7 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
         }
         chunks.add(chunk);
         nextPosition = scan.nextPosition;
-        last = { scan, chunk, bodyCrc };
+        last = { scan, chunk, bodyChecksum };
       } catch (error) {
         await handle.close();
         throw error;
@@ -104,9 +104,9 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
     }
     if (last!.chunk.sealed) {
       const active = await createChunk(fs, chunks, options.crc, nextPosition, options.chunkSizeBytes, options.nowMs);
-      return { chunks, checkpointFile, activeRecordOffsets: scanner.scan(active.handle, active.header, CHUNK_HEADER_BYTES).recordOffsets, activeBodyCrc: 0, truncatedBytes };
+      return { chunks, checkpointFile, activeRecordOffsets: scanner.scan(active.handle, active.header, CHUNK_HEADER_BYTES).recordOffsets, activeBodyChecksum: 0, truncatedBytes };
     }
-    return { chunks, checkpointFile, activeRecordOffsets: last!.scan.recordOffsets, activeBodyCrc: last!.bodyCrc, truncatedBytes };
+    return { chunks, checkpointFile, activeRecordOffsets: last!.scan.recordOffsets, activeBodyChecksum: last!.bodyChecksum, truncatedBytes };
   } catch (error) {
     await chunks.closeAll();
     await checkpointFile.close();
@@ -151,7 +151,7 @@ function readFooterAt(handle: FileHandle, fileName: string, at: number, crc: Crc
   return decodeChunkFooter(bytes, fileName, at, crc);
 }
 
-function checkSealed(fileName: string, scan: ChunkScan, footer: ChunkFooter, bodyCrc: number): void {
+function checkSealed(fileName: string, scan: ChunkScan, footer: ChunkFooter, bodyChecksum: number): void {
   const count = scan.recordOffsets.length;
   if (scan.uncommittedRecords > 0) throw scanError(fileName, scan, 'sealed chunk ends inside a transaction');
   if (count !== footer.recordCount || scan.nextPosition !== footer.nextPosition) {
@@ -163,8 +163,8 @@ function checkSealed(fileName: string, scan: ChunkScan, footer: ChunkFooter, bod
       throw new CorruptionError({ file: fileName, offset: footer.recordOffsets[i], reason: `footer offset of record ${i} disagrees with the records` });
     }
   }
-  if (bodyCrc !== footer.bodyCrc) {
-    throw new CorruptionError({ file: fileName, offset: CHUNK_HEADER_BYTES, reason: 'body CRC mismatch', expectedCrc: footer.bodyCrc, actualCrc: bodyCrc });
+  if (bodyChecksum !== footer.bodyChecksum) {
+    throw new CorruptionError({ file: fileName, offset: CHUNK_HEADER_BYTES, reason: 'body checksum mismatch', expectedCrc: footer.bodyChecksum, actualCrc: bodyChecksum });
   }
 }
 

@@ -295,12 +295,13 @@ export class Committer {
           continue;
         }
       }
-      writes++;
-      undo.push({ view, count: view.count, pending: view.pending.length });
       if (part.events.length === 0) {
+        // An empty part writes nothing, so it does not make a retried request half old, half new.
         results.push(this.currentResult(view));
         continue;
       }
+      writes++;
+      undo.push({ view, count: view.count, pending: view.pending.length });
       newParts.push({ streamId: part.streamId, streamIdBytes: part.streamIdBytes, events: part.events, firstPosition: position, firstRevision: view.count, endsTransaction: false });
       for (const event of part.events) view.pending.push({ revision: view.count++, id: event.id, position: position++, batch });
       results.push({ nextExpectedRevision: BigInt(view.count - 1), position: BigInt(position - 1) });

@@ -120,7 +120,7 @@ export class EventStore {
       const recentIds = new RecentEventIds(opts.idempotencyWindowEvents);
       ring.replayInto(recentIds, (streamNo) => indexes.streams.streamId(streamNo), uuidFromBytes);
       assert(indexes.nextPosition === recovered.chunks.last.nextPosition, 'indexes cover the recovered log');
-      const writer = new LogWriter(fs, recovered.chunks, crc, recovered.checkpointFile, recovered.activeRecordOffsets, recovered.activeBodyCrc, {
+      const writer = new LogWriter(fs, recovered.chunks, crc, recovered.checkpointFile, recovered.activeRecordOffsets, recovered.activeBodyChecksum, {
         chunkSizeBytes: opts.chunkSizeBytes,
         checkpointIntervalMs: opts.checkpointIntervalMs,
       });

@@ -13,6 +13,7 @@ export interface KernelExports {
   xxhash64(ptr: number, length: number, seed: bigint): bigint;
   encodeRecords(descPtr: number, count: number, outPtr: number, outCapacity: number, decPtr: number): number;
   scanRecords(base: number, regionBytes: number, firstPosition: number, maxRecordBytes: number, maxRecords: number, outPtr: number, statusPtr: number): number;
+  bodyChecksumUpdate(crc: number, base: number, descPtr: number, count: number): number;
   validateRecordsAt(base: number, regionBytes: number, maxRecordBytes: number, descPtr: number, count: number, statusPtr: number): number;
   tableCreate(hashBits: number, initialSlots: number): number;
   tableDestroy(t: number): void;

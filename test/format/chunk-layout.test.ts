@@ -34,8 +34,8 @@ describe('chunk layout', () => {
 
   test('chunk footer - round trips with its trailer at the very end', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 128, max: 0xffffffff }), { maxLength: 300 }), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (offsets, nextPosition, bodyCrc) => {
-        const footer = { recordCount: offsets.length, nextPosition, bodyBytes: 1000, bodyCrc, recordOffsets: Uint32Array.from(offsets) };
+      fc.property(fc.array(fc.integer({ min: 128, max: 0xffffffff }), { maxLength: 300 }), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (offsets, nextPosition, bodyChecksum) => {
+        const footer = { recordCount: offsets.length, nextPosition, bodyBytes: 1000, bodyChecksum, recordOffsets: Uint32Array.from(offsets) };
         const bytes = encodeChunkFooter(footer, crc);
         expect(bytes.length).toBe(footerBytes(offsets.length));
         expect(decodeFooterTrailer(bytes.subarray(bytes.length - FOOTER_TRAILER_BYTES))).toBe(bytes.length);
@@ -46,7 +46,7 @@ describe('chunk layout', () => {
   });
 
   test('chunk footer - a flipped bit fails the footer CRC or the trailer', () => {
-    const bytes = encodeChunkFooter({ recordCount: 3, nextPosition: 9, bodyBytes: 300, bodyCrc: 77, recordOffsets: Uint32Array.of(128, 228, 328) }, crc);
+    const bytes = encodeChunkFooter({ recordCount: 3, nextPosition: 9, bodyBytes: 300, bodyChecksum: 77, recordOffsets: Uint32Array.of(128, 228, 328) }, crc);
     fc.assert(
       fc.property(fc.integer({ min: 0, max: bytes.length * 8 - 1 }), (bit) => {
         const copy = bytes.slice();

@@ -7,6 +7,8 @@ import { describe, expect, test } from 'vitest';
 import { CorruptionError, EventStore, type EventStoreOptions, type Logger } from '../../src/annal.js';
 import { CHUNK_HEADER_BYTES } from '../../src/format/chunk-layout.js';
 import { CHECKPOINT_FILE } from '../../src/format/checkpoint.js';
+import { Crc32c } from '../../src/wasm/crc32c.js';
+import { Wasm } from '../../src/wasm/kernels.js';
 import { tempDir } from '../support/temp-dir.js';
 
 interface Warnings extends Logger {
@@ -167,6 +169,24 @@ describe('recovery', () => {
     const first = chunk(dir, 0);
     flipByte(first, statSync(first).size - 30);
     await expect(EventStore.open(dir, { chunkSizeBytes: 8192 })).rejects.toBeInstanceOf(CorruptionError);
+  });
+
+  test('recovery - a footer whose body checksum disagrees with the records is a CorruptionError', async () => {
+    const dir = tempDir();
+    const store = await EventStore.open(dir, { chunkSizeBytes: 8192 });
+    for (let i = 0; i < 200; i++) await store.appendToStream('s', [event(i)]);
+    await store.close();
+    const first = chunk(dir, 0);
+    const bytes = readFileSync(first);
+    const footerBytes = bytes.readUInt32LE(bytes.length - 16);
+    const footer = bytes.subarray(bytes.length - footerBytes);
+    footer.writeUInt32LE(footer.readUInt32LE(32) ^ 1, 32);
+    // Re-seal the footer's own CRC so that only the body checksum is wrong.
+    footer.writeUInt32LE(new Crc32c(new Wasm()).of(footer.subarray(0, footerBytes - 12)), footerBytes - 12);
+    writeFileSync(first, bytes);
+    const error = await EventStore.open(dir, { chunkSizeBytes: 8192 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CorruptionError);
+    expect((error as CorruptionError).reason).toMatch(/body checksum mismatch/);
   });
 
   test('recovery - events spread over many chunks read back after reopen', async () => {
