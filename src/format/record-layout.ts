@@ -26,7 +26,8 @@ export const FLAG_COMMIT = 0x01; // last record of an atomic append: the transac
 export const FLAG_DATA_JSON = 0x02; // data is UTF-8 JSON text
 export const FLAG_METADATA_JSON = 0x04; // metadata is UTF-8 JSON text
 export const FLAG_METADATA_PRESENT = 0x08; // the event was appended with metadata
-export const FLAGS_KNOWN = 0x0f;
+export const FLAG_ID_GIVEN = 0x10; // the appender chose the event id (it may retry with it)
+export const FLAGS_KNOWN = 0x1f;
 
 /** Bytes of a record with these field sizes. */
 export function recordBytes(streamIdBytes: number, eventTypeBytes: number, metadataBytes: number, dataBytes: number): number {

@@ -87,7 +87,7 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
         if (footer) {
           checkSealed(fileName, scan, footer, bodyChecksum);
         } else if (!isLast) {
-          throw scanError(fileName, scan, 'chunk is not sealed although a later chunk exists');
+          throw scanError(fileName, scan, 'a chunk before the last has no valid footer after its records (damaged or never sealed)');
         } else {
           truncatedBytes = await settleActiveTail(options, handle, fileName, header, scan, checkpoint);
         }

@@ -288,8 +288,11 @@ export class Committer {
       }
       if (check.kind === 'ok_unless_retry' && part.events.length > 0 && part.events[0].idText !== null) {
         const seen = this.recentIds.lookup(part.events[0].idText);
-        const retry = seen && seen.streamId === part.streamId ? this.matchRetry(view, seen.revision, part.events) : null;
-        if (retry !== null) {
+        if (seen && seen.streamId === part.streamId) {
+          // The first event was already written to this stream: a whole retry succeeds with the
+          // original result; a partial one is refused rather than duplicating events.
+          const retry = this.matchRetry(view, seen.revision, part.events);
+          if (retry === null) return conflict(part);
           results.push(retry);
           retried ??= part;
           continue;

@@ -4,7 +4,7 @@
 import { InvalidArgumentError, InvalidEventError, InvalidStreamIdError, EventTooLargeError, AppendTooLargeError } from '../util/errors.js';
 import { isUuid, randomUuidBytes, uuidToBytes } from '../util/bytes.js';
 import { EVENT_TYPE_BYTES_MAX, STREAM_ID_BYTES_MAX } from '../util/limits.js';
-import { FLAG_DATA_JSON, FLAG_METADATA_JSON, FLAG_METADATA_PRESENT, recordBytes } from '../format/record-layout.js';
+import { FLAG_DATA_JSON, FLAG_ID_GIVEN, FLAG_METADATA_JSON, FLAG_METADATA_PRESENT, recordBytes } from '../format/record-layout.js';
 import type { PreparedEvent } from '../format/record-batch-encoder.js';
 
 export const CONTENT_TYPE_JSON = 'application/json';
@@ -98,7 +98,7 @@ function validateEvent(event: unknown, index: number, streamIdBytes: number, lim
   if (size > limits.maxEventBytes) {
     throw new EventTooLargeError(`event ${index} encodes to ${size} bytes, more than maxEventBytes = ${limits.maxEventBytes}`);
   }
-  let flags = data.json ? FLAG_DATA_JSON : 0;
+  let flags = (data.json ? FLAG_DATA_JSON : 0) | (idText !== null ? FLAG_ID_GIVEN : 0);
   if (metadata) flags |= FLAG_METADATA_PRESENT | (metadata.json ? FLAG_METADATA_JSON : 0);
   return {
     id,

@@ -10,7 +10,7 @@ import { Crc32c } from '../wasm/crc32c.js';
 import { chunkFileName } from '../format/chunk-layout.js';
 import { RecordBatchEncoder } from '../format/record-batch-encoder.js';
 import { emptyDecodedRecord } from '../format/record-decoder.js';
-import { RECORD_ID_AT } from '../format/record-layout.js';
+import { FLAG_ID_GIVEN, RECORD_ID_AT } from '../format/record-layout.js';
 import { recoverLog } from '../log/recovery.js';
 import { LogWriter } from '../log/log-writer.js';
 import { LogReader } from '../log/log-reader.js';
@@ -113,7 +113,8 @@ export class EventStore {
           const u8 = wasm.u8;
           for (let i = start; i < span.count; i++) {
             const r = span.decoder.read(i, scratch);
-            ring.add(u8, span.base + r.offset + RECORD_ID_AT, r.streamNo, r.revision);
+            // Only ids the appender chose can come back in a retry (as at run time).
+            if (r.flags & FLAG_ID_GIVEN) ring.add(u8, span.base + r.offset + RECORD_ID_AT, r.streamNo, r.revision);
           }
         },
       );
@@ -173,7 +174,7 @@ export class EventStore {
 
   private preparePart(streamId: string, events: EventData[], expectedRevision: ExpectedRevision | undefined): AppendPart {
     const streamIdBytes = validateStreamId(streamId);
-    const expected = validateExpectedRevision(expectedRevision ?? 'any');
+    const expected = expectedRevision === undefined ? 'any' : validateExpectedRevision(expectedRevision);
     return { streamId, streamIdBytes, events: validateEvents(events, streamIdBytes, this.options), expected };
   }
 
@@ -210,11 +211,12 @@ export class EventStore {
     return this.readWithStreamPrefix(read.filter.streamPrefix, read);
   }
 
-  /** Events of every stream whose id starts with `category` + '-', in $all order. */
+  /** Events of every stream in `category` (a stream's category is its id before the first '-'), in $all order. */
   readCategory(category: string, options?: Omit<ReadAllOptions, 'filter'>): Promise<RecordedEvent[]> {
-    if (options !== undefined && typeof options === 'object' && options !== null && 'filter' in options) {
-      return Promise.reject(new InvalidArgumentError('readCategory takes no filter'));
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      return Promise.reject(new InvalidArgumentError('read options must be an object'));
     }
+    if (options !== undefined && 'filter' in options) return Promise.reject(new InvalidArgumentError('readCategory takes no filter'));
     return this.readAll({ ...options, filter: { category } });
   }
 

@@ -228,6 +228,32 @@ describe('append', () => {
     await store.close();
   });
 
+  it("append - a partial 'any' retry is a WrongExpectedVersionError and writes nothing", async () => {
+    const store = await openStore();
+    await store.appendToStream('q', [withId(ID_A), withId(ID_B)]);
+    const before = await storeSnapshot(store);
+    // The first id was written to this stream, the rest differs: a retry gone wrong, not new events.
+    await expectConflict(store.appendToStream('q', [withId(ID_A), withId(ID_B), withId(ID_C)]), 'q', 1n);
+    await expectConflict(store.appendToStream('q', [withId(ID_A), withId(ID_D)], { expectedRevision: 'stream_exists' }), 'q', 1n);
+    await expectUnchanged(store, before);
+    await store.close();
+  });
+
+  it('append - the idempotency window remembers the same events before and after a reopen', async () => {
+    const dir = tempDir();
+    let store = await openStore({ idempotencyWindowEvents: 2 }, dir);
+    const first = await store.appendToStream('k', [withId(ID_A)]);
+    // Events with generated ids cannot be retried by id, so they do not push A out of the window.
+    for (let i = 0; i < 3; i++) await store.appendToStream('k', [{ type: 'T', data: i }]);
+    expect(await store.appendToStream('k', [withId(ID_A)])).toEqual(first);
+    await store.close();
+    store = await openStore({ idempotencyWindowEvents: 2 }, dir);
+    const before = await storeSnapshot(store);
+    expect(await store.appendToStream('k', [withId(ID_A)])).toEqual(first);
+    await expectUnchanged(store, before);
+    await store.close();
+  });
+
   it('append - retrying an exact-revision append returns its first result even after the stream moved on', async () => {
     const store = await openStore();
     const first = await store.appendToStream('x', [withId(ID_A), withId(ID_B)], { expectedRevision: 'no_stream' });

@@ -180,8 +180,9 @@ export class StoreModel {
       const firstId = part.events[0]?.id?.toLowerCase();
       if (mayBeRetryById && firstId !== undefined) {
         const seen = this.recentIds.get(firstId);
-        const retry = seen && seen.streamId === part.streamId ? matchRetry(part.streamId, seen.revision, part.events) : null;
-        if (retry !== null) {
+        if (seen && seen.streamId === part.streamId) {
+          const retry = matchRetry(part.streamId, seen.revision, part.events);
+          if (retry === null) return conflict(part);
           results.push(retry);
           retried ??= part;
           continue;
