@@ -109,9 +109,9 @@ export class EventStore {
             const bad = span.decoder.read(indexed, scratch);
             throw new CorruptionError({ file: chunkFileName(span.chunkNumber), offset: span.fileOffset + bad.offset, reason: `revision ${bad.revision} does not follow its stream's last revision` });
           }
-          const start = span.count > opts.idempotencyWindowEvents ? span.count - opts.idempotencyWindowEvents : 0;
+          if (opts.idempotencyWindowEvents === 0) return;
           const u8 = wasm.u8;
-          for (let i = start; i < span.count; i++) {
+          for (let i = 0; i < span.count; i++) {
             const r = span.decoder.read(i, scratch);
             // Only ids the appender chose can come back in a retry (as at run time).
             if (r.flags & FLAG_ID_GIVEN) ring.add(u8, span.base + r.offset + RECORD_ID_AT, r.streamNo, r.revision);
