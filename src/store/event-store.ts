@@ -4,7 +4,7 @@
 import { assert } from '../util/assert.js';
 import { CorruptionError, InvalidArgumentError, StoreClosedError, type ExpectedRevision } from '../util/errors.js';
 import { uuidFromBytes } from '../util/bytes.js';
-import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, READ_BATCH_RECORDS_MAX, READ_PAGE_EVENTS, RECORD_BYTES_MAX } from '../util/limits.js';
+import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, READ_BATCH_RECORDS_MAX, RECORD_BYTES_MAX } from '../util/limits.js';
 import { Wasm } from '../wasm/kernels.js';
 import { Crc32c } from '../wasm/crc32c.js';
 import { chunkFileName } from '../format/chunk-layout.js';
@@ -20,6 +20,7 @@ import { Committer, type AppendPart, type AppendResult } from './committer.js';
 import { checkAppendSize, validateEvents, validateStreamId, type EventData } from './event-input.js';
 import { validateExpectedRevision } from './expected-revision.js';
 import { parseReadAllOptions, parseReadStreamOptions, type ParsedRead, type ReadAllFilter, type ReadAllOptions, type ReadStreamOptions } from './read-options.js';
+import { PagedEvents } from './paged-events.js';
 import { RecentEventIds, RecentIdRing } from './recent-event-ids.js';
 import { RecordReader } from './record-reader.js';
 import type { RecordedEvent } from './recorded-event.js';
@@ -220,35 +221,36 @@ export class EventStore {
     return this.readAll({ ...options, filter: { category } });
   }
 
-  /** Pages through $all; each page is read when the consumer asks for it. */
-  async *iterateAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    const read = parseReadAllOptions(options);
-    let from = read.from;
-    let left = read.maxCount;
-    while (left > 0) {
-      const page = await this.readAll({ fromPosition: from, direction: read.direction, maxCount: Math.min(left, READ_PAGE_EVENTS), ...(read.filter ? { filter: read.filter } : {}) });
-      for (const event of page) yield event;
-      if (page.length < Math.min(left, READ_PAGE_EVENTS)) return;
-      left -= page.length;
-      const last = page[page.length - 1].position;
-      if (read.direction === 'backwards' && last === 0n) return;
-      from = read.direction === 'forwards' ? last + 1n : last - 1n;
+  /**
+   * Pages through $all; each page is read when the consumer asks for the next event. Bad options
+   * and a closed store reject the first next(), as an async generator would.
+   */
+  iterateAll(options?: ReadAllOptions): AsyncIterableIterator<RecordedEvent> {
+    try {
+      this.checkOpen();
+      const read = parseReadAllOptions(options);
+      const filter = read.filter ? { filter: read.filter } : {};
+      return new PagedEvents(
+        (fromPosition, maxCount) => this.readAll({ fromPosition, direction: read.direction, maxCount, ...filter }),
+        (event) => event.position, read.from, read.direction, read.maxCount,
+      );
+    } catch (error) {
+      return PagedEvents.failing(error);
     }
   }
 
-  /** Pages through one stream. */
-  async *iterateStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
-    const read = parseReadStreamOptions(options);
-    let from = read.from;
-    let left = read.maxCount;
-    while (left > 0) {
-      const page = await this.readStream(streamId, { fromRevision: from, direction: read.direction, maxCount: Math.min(left, READ_PAGE_EVENTS) });
-      for (const event of page) yield event;
-      if (page.length < Math.min(left, READ_PAGE_EVENTS)) return;
-      left -= page.length;
-      const last = page[page.length - 1].revision;
-      if (read.direction === 'backwards' && last === 0n) return;
-      from = read.direction === 'forwards' ? last + 1n : last - 1n;
+  /** Pages through one stream (errors as iterateAll). */
+  iterateStream(streamId: string, options?: ReadStreamOptions): AsyncIterableIterator<RecordedEvent> {
+    try {
+      this.checkOpen();
+      validateStreamId(streamId);
+      const read = parseReadStreamOptions(options);
+      return new PagedEvents(
+        (fromRevision, maxCount) => this.readStream(streamId, { fromRevision, direction: read.direction, maxCount }),
+        (event) => event.revision, read.from, read.direction, read.maxCount,
+      );
+    } catch (error) {
+      return PagedEvents.failing(error);
     }
   }
 

@@ -7,10 +7,10 @@ import { READ_BATCH_RECORDS_MAX, READ_SPAN_BYTES } from '../util/limits.js';
 import type { Wasm } from '../wasm/kernels.js';
 import { WasmRegion } from '../wasm/region.js';
 import {
-  DF64_CREATED, DF64_POSITION, DF64_REVISION, DU32_DATA, DU32_FLAGS_STREAM, DU32_META, DU32_OFFSET, DU32_TYPE,
+  DF64_CREATED, DF64_POSITION, DF64_REVISION, DU32_DATA, DU32_FLAGS_STREAM, DU32_META, DU32_OFFSET, DU32_RECORD_BYTES, DU32_TYPE,
   RecordDecoder,
 } from '../format/record-decoder.js';
-import { DEC_F64_STRIDE, DEC_U32_STRIDE, StopReason, stopReasonName } from '../format/record-layout.js';
+import { DEC_F64_STRIDE, DEC_U32_STRIDE, RECORD_HEADER_BYTES, StopReason, stopReasonName } from '../format/record-layout.js';
 import type { LogReader } from '../log/log-reader.js';
 import type { GlobalIndex } from '../index/global-index.js';
 import { RecordedEvent } from './recorded-event.js';
@@ -21,6 +21,8 @@ const SPAN_GAP_BYTES_MAX = 16 * 1024;
 export class RecordReader {
   private readonly span: WasmRegion;
   private readonly decoder: RecordDecoder;
+  /** Offsets of the records of a scattered read in the compact buffer the events own. */
+  private readonly relocated = new Uint32Array(READ_BATCH_RECORDS_MAX);
 
   constructor(private readonly wasm: Wasm, private readonly log: LogReader, private readonly global: GlobalIndex, maxRecordBytes: number) {
     this.span = new WasmRegion(wasm, READ_SPAN_BYTES);
@@ -116,16 +118,31 @@ export class RecordReader {
       j++;
     }
     const count = j - i;
-    const owned = this.load(c, lo, hi - lo);
+    this.fill(c, lo, hi - lo);
     for (let k = 0; k < count; k++) this.decoder.expect(k, global.offsetOf(c, positions[i + k]) - lo, positions[i + k]);
     const valid = this.decoder.validateAt(this.span.ptr, hi - lo, count);
     if (valid !== count) this.corrupt(c, lo, positions[i + valid]);
-    this.emit(owned, count, true, streamId, out);
+    // The span may hold other streams' records between the wanted ones: copy only the wanted.
+    const { u32, u32At } = this.decoder.views();
+    let wanted = 0;
+    for (let k = 0; k < count; k++) wanted += u32[u32At + k * DEC_U32_STRIDE + DU32_RECORD_BYTES];
+    const owned = Buffer.allocUnsafe(wanted);
+    const memory = this.wasm.u8;
+    let at = 0;
+    for (let k = 0; k < count; k++) {
+      const u = u32At + k * DEC_U32_STRIDE;
+      const from = this.span.ptr + u32[u + DU32_OFFSET];
+      const length = u32[u + DU32_RECORD_BYTES];
+      owned.set(memory.subarray(from, from + length), at);
+      this.relocated[k] = at;
+      at += length;
+    }
+    this.emit(owned, count, true, streamId, out, this.relocated);
     return j;
   }
 
-  /** Reads chunk bytes [start, start+bytes) into the WASM span and returns a copy the events own. */
-  private load(c: number, start: number, bytes: number): Buffer {
+  /** Reads chunk bytes [start, start+bytes) into the WASM span. */
+  private fill(c: number, start: number, bytes: number): void {
     this.span.ensure(bytes);
     this.decoder.reserve(READ_BATCH_RECORDS_MAX);
     const chunkNumber = this.global.chunkNumberAt(c);
@@ -133,21 +150,51 @@ export class RecordReader {
     if (got !== bytes) {
       throw new CorruptionError({ file: this.log.fileName(chunkNumber), offset: start + got, reason: `short read: ${got} of ${bytes} bytes` });
     }
+  }
+
+  /** Reads chunk bytes [start, start+bytes) into the WASM span and returns a copy the events own. */
+  private load(c: number, start: number, bytes: number): Buffer {
+    this.fill(c, start, bytes);
     const owned = Buffer.allocUnsafe(bytes);
     owned.set(this.wasm.u8.subarray(this.span.ptr, this.span.ptr + bytes));
     return owned;
   }
 
-  /** Makes events from descriptors 0..count-1 (in descriptor order, or reversed). */
-  private emit(owned: Buffer, count: number, inOrder: boolean, streamId: string | null, out: RecordedEvent[]): void {
+  /**
+   * Makes events from descriptors 0..count-1 (in descriptor order, or reversed). Record k lies in
+   * `owned` at its descriptor offset, or at relocated[k] when given. Consecutive events mostly
+   * share a stream and a type, so those strings are decoded once per run of equal bytes.
+   */
+  private emit(owned: Buffer, count: number, inOrder: boolean, streamId: string | null, out: RecordedEvent[], relocated?: Uint32Array): void {
     const { u32, f64, u32At, f64At } = this.decoder.views();
+    let typeAt = -1;
+    let typeBytes = 0;
+    let type = '';
+    let streamAt = -1;
+    let streamBytes = 0;
+    let stream = streamId ?? '';
     for (let k = 0; k < count; k++) {
       const i = inOrder ? k : count - 1 - k;
       const u = u32At + i * DEC_U32_STRIDE;
       const f = f64At + i * DEC_F64_STRIDE;
       const flagsStream = u32[u + DU32_FLAGS_STREAM];
+      const at = relocated ? relocated[i] : u32[u + DU32_OFFSET];
+      const thisStreamBytes = flagsStream >>> 16;
+      const thisStreamAt = at + RECORD_HEADER_BYTES;
+      if (streamId === null && (streamAt < 0 || thisStreamBytes !== streamBytes || !sameBytes(owned, streamAt, thisStreamAt, streamBytes))) {
+        stream = owned.toString('utf8', thisStreamAt, thisStreamAt + thisStreamBytes);
+        streamBytes = thisStreamBytes;
+      }
+      streamAt = thisStreamAt;
+      const thisTypeBytes = u32[u + DU32_TYPE] & 0xffff;
+      const thisTypeAt = thisStreamAt + thisStreamBytes;
+      if (typeAt < 0 || thisTypeBytes !== typeBytes || !sameBytes(owned, typeAt, thisTypeAt, typeBytes)) {
+        type = owned.toString('utf8', thisTypeAt, thisTypeAt + thisTypeBytes);
+        typeBytes = thisTypeBytes;
+      }
+      typeAt = thisTypeAt;
       out.push(new RecordedEvent(
-        owned, u32[u + DU32_OFFSET], streamId, flagsStream >>> 16, u32[u + DU32_TYPE] & 0xffff, u32[u + DU32_META], u32[u + DU32_DATA],
+        owned, at, stream, type, thisStreamBytes, thisTypeBytes, u32[u + DU32_META], u32[u + DU32_DATA],
         flagsStream & 0xffff, f64[f + DF64_POSITION], f64[f + DF64_REVISION], f64[f + DF64_CREATED],
       ));
     }
@@ -168,4 +215,9 @@ export class RecordReader {
     this.span.free();
     this.decoder.free();
   }
+}
+
+function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
 }

@@ -20,18 +20,22 @@ export class RecordedEvent {
   readonly #metadataBytes: number;
   readonly #dataBytes: number;
   #streamId: string | null;
-  #type: string | null = null;
+  #type: string | null;
   #data: unknown = UNPARSED;
   #metadata: unknown = UNPARSED;
 
-  /** `at` is the record's offset in `bytes`; the sizes come from its validated header. */
+  /**
+   * `at` is the record's offset in `bytes`; the sizes come from its validated header. `streamId`
+   * and `type` are the decoded strings when the reader already has them (null: decode on access).
+   */
   constructor(
-    bytes: Buffer, at: number, streamId: string | null, streamIdBytes: number, eventTypeBytes: number,
+    bytes: Buffer, at: number, streamId: string | null, type: string | null, streamIdBytes: number, eventTypeBytes: number,
     metadataBytes: number, dataBytes: number, flags: number, position: number, revision: number, createdMs: number,
   ) {
     this.#bytes = bytes;
     this.#at = at;
     this.#streamId = streamId;
+    this.#type = type;
     this.#streamIdBytes = streamIdBytes;
     this.#eventTypeBytes = eventTypeBytes;
     this.#metadataBytes = metadataBytes;
