@@ -7,7 +7,7 @@ import { assert } from '../util/assert.js';
 import { StoreFailedError, StoreOverloadedError, WrongExpectedVersionError, type ExpectedRevision } from '../util/errors.js';
 import { uuidFromBytes } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
-import { GROUP_COMMIT_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT } from '../util/limits.js';
+import { GROUP_COMMIT_BATCHES_IN_FLIGHT, GROUP_COMMIT_BYTES_MAX, GROUP_COMMIT_SPLIT_BYTES_MIN } from '../util/limits.js';
 import type { EncodePart, RecordBatchEncoder } from '../format/record-batch-encoder.js';
 import type { LogWriter } from '../log/log-writer.js';
 import type { StoreIndexes } from '../index/store-indexes.js';
@@ -142,14 +142,13 @@ export class Committer {
   }
 
   private take(): AppendRequest[] {
-    let budget = GROUP_COMMIT_BYTES_MAX;
-    if (this.inFlight === 0 && this.queue.length > 1) {
-      // Nothing is syncing: take half the queue, so the other half is checked and encoded while
-      // this half syncs, instead of CPU and disk taking turns.
-      let queued = 0;
-      for (let i = 0; i < this.queue.length && queued < 2 * budget; i++) queued += this.queue[i].bytes;
-      budget = Math.min(budget, Math.ceil(queued / 2));
-    }
+    // Spread what is queued over the free write slots: the disk completes concurrent durable
+    // writes faster than the same bytes one write after another, and the batches after the first
+    // are checked and encoded while the first is on its way.
+    const free = GROUP_COMMIT_BATCHES_IN_FLIGHT - this.inFlight;
+    let queued = 0;
+    for (let i = 0; i < this.queue.length && queued < free * GROUP_COMMIT_BYTES_MAX; i++) queued += this.queue[i].bytes;
+    const budget = Math.min(GROUP_COMMIT_BYTES_MAX, Math.max(GROUP_COMMIT_SPLIT_BYTES_MIN, Math.ceil(queued / free)));
     let bytes = 0;
     let n = 0;
     while (n < this.queue.length && (n === 0 || bytes + this.queue[n].bytes <= budget)) {
@@ -168,6 +167,7 @@ export class Committer {
     this.inFlight++;
     const previous = this.tail;
     const decisions: Decision[] = [];
+    const touched = new Set<StreamView>();
     let written: Promise<void> | null = null;
     if (this.failure === null) {
       const nowMs = this.clock.nowMs();
@@ -177,6 +177,10 @@ export class Committer {
         const first = this.nextPosition;
         decisions.push(this.decide(request, batch, parts));
         if (this.nextPosition > first) transactionEnds.push(this.nextPosition - parts[0].firstPosition);
+        for (const part of request.parts) {
+          const view = this.views.get(part.streamId);
+          if (view !== undefined) touched.add(view);
+        }
       }
       if (parts.length > 0) {
         const encoder = this.encoders[this.encoderTurn++ % this.encoders.length];
@@ -193,7 +197,7 @@ export class Committer {
           error = writeError;
         }
       }
-      this.finish(batch, requests, decisions, error);
+      this.finish(batch, requests, decisions, touched, error);
       if (error === null) await this.checkpoint();
     });
   }
@@ -213,8 +217,8 @@ export class Committer {
     }
   }
 
-  /** Settles a batch's requests once it is durable (or failed), and drops its pending events. */
-  private finish(batch: number, requests: AppendRequest[], decisions: Decision[], error: unknown): void {
+  /** Settles a batch's requests once it is durable (or failed), and drops its pending events from the views it touched. */
+  private finish(batch: number, requests: AppendRequest[], decisions: Decision[], touched: Set<StreamView>, error: unknown): void {
     if (error !== null && error !== undefined) {
       this.failure ??= error instanceof StoreFailedError ? error : new StoreFailedError(`append failed: ${(error as Error).message}`, { cause: error });
       for (const request of requests) request.reject(this.failure);
@@ -226,11 +230,11 @@ export class Committer {
         else request.resolve(decision.results);
       });
     }
-    for (const [streamId, view] of this.views) {
+    for (const view of touched) {
       let drop = 0;
       while (drop < view.pending.length && view.pending[drop].batch <= batch) drop++;
       view.pending.splice(0, drop);
-      if (view.pending.length === 0) this.views.delete(streamId);
+      if (view.pending.length === 0) this.views.delete(view.streamId);
     }
     this.inFlight--;
     this.wake();
