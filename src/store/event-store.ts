@@ -148,7 +148,7 @@ export class EventStore {
       }
       const part = this.preparePart(streamId, events, options?.expectedRevision);
       const bytes = checkAppendSize([part], this.options);
-      return this.committer.submit([part], bytes).then((results) => results[0]);
+      return this.committer.submitOne(part, bytes);
     } catch (error) {
       return Promise.reject(error);
     }

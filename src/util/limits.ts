@@ -37,8 +37,6 @@ export const APPEND_EVENTS_MAX = 1_000_000;
 export const GROUP_COMMIT_BYTES_MAX = 4 * MiB;
 /** Batches encoded and on their way to the disk at once (concurrent durable writes overlap). */
 export const GROUP_COMMIT_BATCHES_IN_FLIGHT = 4;
-/** Queued appends are spread over free write slots, but no batch is made smaller than this. */
-export const GROUP_COMMIT_SPLIT_BYTES_MIN = 4 * KiB;
 /** Appends accepted but not yet committed; past this, appends fail fast with StoreOverloadedError. */
 export const PENDING_APPENDS_DEFAULT = 100_000;
 export const PENDING_APPENDS_MAX = 10_000_000;
