@@ -23,6 +23,11 @@ export interface FileHandle {
   read(buffer: Uint8Array, bufferOffset: number, length: number, fileOffset: number): number;
   /** Writes all of `buffer` at `fileOffset`. Durable when it resolves if syncWrites, else after datasync()/sync(). */
   write(buffer: Uint8Array, fileOffset: number): Promise<void>;
+  /**
+   * write() without leaving the thread: blocks the caller until the bytes are written (durable if
+   * syncWrites). For a lone small append this saves a thread-pool round trip.
+   */
+  writeNow(buffer: Uint8Array, fileOffset: number): void;
   /** Makes written data (and the size, if it changed) durable. */
   datasync(): Promise<void>;
   /** Makes data and all metadata durable. */

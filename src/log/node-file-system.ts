@@ -38,6 +38,11 @@ class NodeFileHandle implements FileHandle {
     }
   }
 
+  writeNow(buffer: Uint8Array, fileOffset: number): void {
+    let done = 0;
+    while (done < buffer.length) done += fs.writeSync(this.fd, buffer, done, buffer.length - done, fileOffset + done);
+  }
+
   datasync(): Promise<void> {
     return fdatasync(this.fd);
   }

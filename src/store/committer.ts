@@ -196,7 +196,9 @@ export class Committer {
       }
       if (parts.length > 0) {
         const encoder = this.encoders[this.encoderTurn++ % this.encoders.length];
-        written = this.write(encoder, parts, transactionEnds, nowMs, previous);
+        // With nothing else queued or in flight, the writer may do a small write synchronously.
+        const mayBlock = this.queue.length === 0 && this.inFlight === 1;
+        written = this.write(encoder, parts, transactionEnds, nowMs, previous, mayBlock);
         written.catch(() => undefined);
       }
     }
@@ -215,9 +217,9 @@ export class Committer {
   }
 
   /** Encodes and writes a batch; indexes it after the batches before it (`previous`) settled. */
-  private async write(encoder: RecordBatchEncoder, parts: EncodePart[], transactionEnds: number[], nowMs: number, previous: Promise<void>): Promise<void> {
+  private async write(encoder: RecordBatchEncoder, parts: EncodePart[], transactionEnds: number[], nowMs: number, previous: Promise<void>, mayBlock: boolean): Promise<void> {
     const batch = encoder.encode(parts, nowMs);
-    const segments = await this.writer.append(batch, transactionEnds, nowMs);
+    const segments = await this.writer.append(batch, transactionEnds, nowMs, mayBlock);
     await previous;
     if (this.failure) throw this.failure;
     for (const segment of segments) {

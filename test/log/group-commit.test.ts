@@ -18,25 +18,39 @@ interface Probe {
 
 function probe(): Probe {
   const p: Probe = { fs: nodeFileSystem, durable: [], writes: 0, failFrom: Infinity };
-  const wrap = (handle: FileHandle): FileHandle => ({
-    path: handle.path,
-    syncWrites: handle.syncWrites,
-    read: (...args) => handle.read(...args),
-    async write(buffer, offset) {
+  const wrap = (handle: FileHandle): FileHandle => {
+    const before = (offset: number): boolean => {
       const isRecordWrite = handle.path.endsWith('.annal') && handle.path.includes('chunk-') && offset >= 128;
       if (isRecordWrite) {
         p.writes++;
         if (p.writes >= p.failFrom) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
       }
+      return isRecordWrite;
+    };
+    const after = (isRecordWrite: boolean, offset: number, length: number): void => {
+      if (isRecordWrite && handle.syncWrites) p.durable.push([handle.path.slice(handle.path.lastIndexOf('/') + 1), offset, length]);
+    };
+    return {
+    path: handle.path,
+    syncWrites: handle.syncWrites,
+    read: (...args) => handle.read(...args),
+    async write(buffer, offset) {
+      const isRecordWrite = before(offset);
       await handle.write(buffer, offset);
-      if (isRecordWrite && handle.syncWrites) p.durable.push([handle.path.slice(handle.path.lastIndexOf('/') + 1), offset, buffer.length]);
+      after(isRecordWrite, offset, buffer.length);
+    },
+    writeNow(buffer, offset) {
+      const isRecordWrite = before(offset);
+      handle.writeNow(buffer, offset);
+      after(isRecordWrite, offset, buffer.length);
     },
     datasync: () => handle.datasync(),
     sync: () => handle.sync(),
     truncate: (size) => handle.truncate(size),
     size: () => handle.size(),
     close: () => handle.close(),
-  });
+    };
+  };
   p.fs = { ...nodeFileSystem, open: async (path, mode, options) => wrap(await nodeFileSystem.open(path, mode, options)) };
   return p;
 }

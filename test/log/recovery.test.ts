@@ -180,7 +180,7 @@ describe('recovery', () => {
     const bytes = readFileSync(first);
     const footerBytes = bytes.readUInt32LE(bytes.length - 16);
     const footer = bytes.subarray(bytes.length - footerBytes);
-    footer.writeUInt32LE(footer.readUInt32LE(32) ^ 1, 32);
+    footer.writeUInt32LE((footer.readUInt32LE(32) ^ 1) >>> 0, 32);
     // Re-seal the footer's own CRC so that only the body checksum is wrong.
     footer.writeUInt32LE(new Crc32c(new Wasm()).of(footer.subarray(0, footerBytes - 12)), footerBytes - 12);
     writeFileSync(first, bytes);
