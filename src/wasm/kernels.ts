@@ -54,15 +54,23 @@ function module(): WebAssembly.Module {
   return compiled;
 }
 
+interface MemoryViews {
+  readonly buffer: ArrayBuffer;
+  readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+  readonly dv: DataView;
+  readonly buf: Buffer;
+}
+
+function viewsOf(buffer: ArrayBuffer): MemoryViews {
+  return { buffer, u8: new Uint8Array(buffer), u32: new Uint32Array(buffer), f64: new Float64Array(buffer), dv: new DataView(buffer), buf: Buffer.from(buffer) };
+}
+
 /** One instance of the kernels with typed views of its memory. */
 export class Wasm {
   readonly k: KernelExports;
-  private buffer: ArrayBuffer;
-  private u8View: Uint8Array;
-  private dataView: DataView;
-  private f64View: Float64Array;
-  private bufferView: Buffer;
-  private u32View: Uint32Array;
+  private views: MemoryViews;
 
   constructor() {
     const instance = new WebAssembly.Instance(module(), {
@@ -73,49 +81,37 @@ export class Wasm {
       },
     });
     this.k = instance.exports as unknown as KernelExports;
-    this.buffer = this.k.memory.buffer;
-    this.u8View = new Uint8Array(this.buffer);
-    this.dataView = new DataView(this.buffer);
-    this.f64View = new Float64Array(this.buffer);
-    this.bufferView = Buffer.from(this.buffer);
-    this.u32View = new Uint32Array(this.buffer);
+    this.views = viewsOf(this.k.memory.buffer);
   }
 
-  private refresh(): void {
-    this.buffer = this.k.memory.buffer;
-    this.u8View = new Uint8Array(this.buffer);
-    this.dataView = new DataView(this.buffer);
-    this.f64View = new Float64Array(this.buffer);
-    this.bufferView = Buffer.from(this.buffer);
-    this.u32View = new Uint32Array(this.buffer);
-  }
-
-  /** A u32 view of the whole memory (index = byte pointer / 4). */
-  get u32(): Uint32Array {
-    if (this.k.memory.buffer !== this.buffer) this.refresh();
-    return this.u32View;
-  }
-
-  /** A Buffer over the whole memory (no copy), for fast string decoding. */
-  get buf(): Buffer {
-    if (this.k.memory.buffer !== this.buffer) this.refresh();
-    return this.bufferView;
+  /** The views of the current memory: growing the memory replaces its buffer, so they are rebuilt. */
+  private current(): MemoryViews {
+    if (this.k.memory.buffer !== this.views.buffer) this.views = viewsOf(this.k.memory.buffer);
+    return this.views;
   }
 
   /** A byte view of the whole memory; call again after anything that may allocate. */
   get u8(): Uint8Array {
-    if (this.k.memory.buffer !== this.buffer) this.refresh();
-    return this.u8View;
+    return this.current().u8;
+  }
+
+  /** A u32 view of the whole memory (index = byte pointer / 4). */
+  get u32(): Uint32Array {
+    return this.current().u32;
+  }
+
+  /** An f64 view of the whole memory (index = byte pointer / 8). */
+  get f64(): Float64Array {
+    return this.current().f64;
   }
 
   get dv(): DataView {
-    if (this.k.memory.buffer !== this.buffer) this.refresh();
-    return this.dataView;
+    return this.current().dv;
   }
 
-  get f64(): Float64Array {
-    if (this.k.memory.buffer !== this.buffer) this.refresh();
-    return this.f64View;
+  /** A Buffer over the whole memory (no copy), for fast string decoding. */
+  get buf(): Buffer {
+    return this.current().buf;
   }
 
   get memoryBytes(): number {
