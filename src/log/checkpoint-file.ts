@@ -8,7 +8,7 @@ import {
   CHECKPOINT_FILE, CHECKPOINT_FILE_BYTES, checkpointSlotOffset, decodeCheckpointFile, encodeCheckpoint,
   type Checkpoint,
 } from '../format/checkpoint.js';
-import type { FileHandle, FileSystem } from './file-system.js';
+import { readFully, type FileHandle, type FileSystem } from './file-system.js';
 
 export type CheckpointPoint = Omit<Checkpoint, 'sequence'>;
 
@@ -32,7 +32,7 @@ export class CheckpointFile {
     }
     const handle = await fs.open(path, 'readwrite');
     const bytes = new Uint8Array(CHECKPOINT_FILE_BYTES);
-    const read = handle.read(bytes, 0, CHECKPOINT_FILE_BYTES, 0);
+    const read = readFully(handle, bytes, 0, CHECKPOINT_FILE_BYTES, 0);
     const checkpoint = decodeCheckpointFile(bytes.subarray(0, read), crc);
     return { file: new CheckpointFile(handle, crc, checkpoint?.sequence ?? 0, checkpoint), checkpoint };
   }

@@ -9,7 +9,7 @@ import { WasmRegion } from '../wasm/region.js';
 import { CHUNK_HEADER_BYTES, type ChunkHeader } from '../format/chunk-layout.js';
 import { RecordDecoder, emptyDecodedRecord } from '../format/record-decoder.js';
 import { DEC_DESC_BYTES, DEC_FLAGS, DEC_RECORD_BYTES, FLAG_COMMIT, StopReason } from '../format/record-layout.js';
-import type { FileHandle } from './file-system.js';
+import { readFully, type FileHandle } from './file-system.js';
 
 /** Committed records of one span, described by `decoder` descriptors 0..count-1. */
 export interface ScannedSpan {
@@ -79,7 +79,7 @@ export class ChunkScanner {
         return result;
       }
       this.span.ensure(want);
-      const got = handle.read(this.wasm.u8, this.span.ptr, want, offset);
+      const got = readFully(handle, this.wasm.u8, this.span.ptr, want, offset);
       const spanLimited = got === want && offset + got < limitOffset;
       // A span holds at most one descriptor per minimal record.
       this.decoder.reserve(Math.ceil(got / 68));

@@ -19,7 +19,10 @@ export interface FileHandle {
   readonly path: string;
   /** Whether write() is durable on its own (opened with syncWrites). */
   readonly syncWrites: boolean;
-  /** Reads up to `length` bytes at `fileOffset` into buffer[bufferOffset..]; returns bytes read (0 at end). */
+  /**
+   * Reads up to `length` bytes at `fileOffset` into buffer[bufferOffset..]; returns bytes read.
+   * May return fewer than asked before the end of the file (a short read): use readFully().
+   */
   read(buffer: Uint8Array, bufferOffset: number, length: number, fileOffset: number): number;
   /** Writes all of `buffer` at `fileOffset`. Durable when it resolves if syncWrites, else after datasync()/sync(). */
   write(buffer: Uint8Array, fileOffset: number): Promise<void>;
@@ -55,4 +58,18 @@ export interface FileSystem {
 /** Node-style error code of a failure thrown by a FileSystem, if any. */
 export function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}
+
+/**
+ * Reads `length` bytes at `fileOffset`, repeating short reads; returns fewer only at the end of
+ * the file (a read that returns 0).
+ */
+export function readFully(handle: FileHandle, buffer: Uint8Array, bufferOffset: number, length: number, fileOffset: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = handle.read(buffer, bufferOffset + done, length - done, fileOffset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
 }

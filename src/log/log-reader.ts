@@ -3,6 +3,7 @@
 
 import { assert } from '../util/assert.js';
 import type { ChunkSet } from './chunk-set.js';
+import { readFully } from './file-system.js';
 
 export class LogReader {
   constructor(private readonly chunks: ChunkSet) {}
@@ -14,7 +15,7 @@ export class LogReader {
   read(chunkNumber: number, fileOffset: number, length: number, target: Uint8Array, targetOffset: number): number {
     const chunk = this.chunks.get(chunkNumber);
     assert(fileOffset + length <= chunk.endOffset, () => `read [${fileOffset}, ${fileOffset + length}) within the durable end ${chunk.endOffset} of chunk ${chunkNumber}`);
-    return chunk.handle.read(target, targetOffset, length, fileOffset);
+    return readFully(chunk.handle, target, targetOffset, length, fileOffset);
   }
 
   fileName(chunkNumber: number): string {

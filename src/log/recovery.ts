@@ -17,7 +17,7 @@ import { CheckpointFile } from './checkpoint-file.js';
 import { createChunk } from './chunk-files.js';
 import { ChunkScanner, type ChunkScan, type SpanVisitor } from './chunk-scanner.js';
 import { ChunkSet, type ChunkInfo } from './chunk-set.js';
-import type { FileHandle, FileSystem } from './file-system.js';
+import { readFully, type FileHandle, type FileSystem } from './file-system.js';
 import { zeroTail } from './zero-tail.js';
 
 export interface RecoveryOptions {
@@ -124,7 +124,7 @@ async function removeUnfinishedFiles(fs: FileSystem, dir: string, names: string[
 
 function readHeader(handle: FileHandle, fileName: string, chunkNumber: number, expectedFirstPosition: number, crc: Crc32c): ChunkHeader {
   const bytes = new Uint8Array(CHUNK_HEADER_BYTES);
-  const read = handle.read(bytes, 0, CHUNK_HEADER_BYTES, 0);
+  const read = readFully(handle, bytes, 0, CHUNK_HEADER_BYTES, 0);
   const header = decodeChunkHeader(bytes.subarray(0, read), fileName, crc);
   if (header.chunkNumber !== chunkNumber) {
     throw new CorruptionError({ file: fileName, offset: 16, reason: `chunk header names chunk ${header.chunkNumber}` });
@@ -138,14 +138,14 @@ function readHeader(handle: FileHandle, fileName: string, chunkNumber: number, e
 /** The footer that starts right after the records, or null when there is none (active chunk). */
 function readFooterAt(handle: FileHandle, fileName: string, at: number, crc: Crc32c): ChunkFooter | null {
   const fixed = new Uint8Array(FOOTER_FIXED_BYTES);
-  if (handle.read(fixed, 0, FOOTER_FIXED_BYTES, at) !== FOOTER_FIXED_BYTES) return null;
+  if (readFully(handle, fixed, 0, FOOTER_FIXED_BYTES, at) !== FOOTER_FIXED_BYTES) return null;
   if (Buffer.from(fixed.subarray(0, 8)).toString('latin1') !== 'ANNALFTR') return null;
   const count = Number(new DataView(fixed.buffer).getBigUint64(8, true));
   if (!Number.isSafeInteger(count) || count > 0xffffffff / RECORD_BYTES_MIN) {
     throw new CorruptionError({ file: fileName, offset: at + 8, reason: 'chunk footer: record count out of range' });
   }
   const bytes = new Uint8Array(footerBytes(count));
-  if (handle.read(bytes, 0, bytes.length, at) !== bytes.length) {
+  if (readFully(handle, bytes, 0, bytes.length, at) !== bytes.length) {
     throw new CorruptionError({ file: fileName, offset: at, reason: 'chunk footer: truncated' });
   }
   return decodeChunkFooter(bytes, fileName, at, crc);
@@ -214,11 +214,11 @@ function hasFooterAtEnd(handle: FileHandle, fileName: string, crc: Crc32c): bool
   const size = handle.size();
   if (size < CHUNK_HEADER_BYTES + footerBytes(0)) return false;
   const trailer = new Uint8Array(FOOTER_TRAILER_BYTES);
-  if (handle.read(trailer, 0, FOOTER_TRAILER_BYTES, size - FOOTER_TRAILER_BYTES) !== FOOTER_TRAILER_BYTES) return false;
+  if (readFully(handle, trailer, 0, FOOTER_TRAILER_BYTES, size - FOOTER_TRAILER_BYTES) !== FOOTER_TRAILER_BYTES) return false;
   const total = decodeFooterTrailer(trailer);
   if (total === null || total > size - CHUNK_HEADER_BYTES) return false;
   const bytes = new Uint8Array(total);
-  if (handle.read(bytes, 0, total, size - total) !== total) return false;
+  if (readFully(handle, bytes, 0, total, size - total) !== total) return false;
   try {
     decodeChunkFooter(bytes, fileName, size - total, crc);
     return true;

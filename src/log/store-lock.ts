@@ -3,10 +3,20 @@
 
 import { join } from 'node:path';
 import { StoreLockedError } from '../util/errors.js';
-import { errorCode, type FileSystem } from './file-system.js';
+import { errorCode, readFully, type FileSystem } from './file-system.js';
 
 export const LOCK_FILE = 'LOCK';
-const heldInThisProcess = new Set<string>();
+// Per file system: a simulated disk is another machine, and its paths are not this machine's.
+const heldInThisProcess = new WeakMap<FileSystem, Set<string>>();
+
+function held(fs: FileSystem): Set<string> {
+  let paths = heldInThisProcess.get(fs);
+  if (paths === undefined) {
+    paths = new Set();
+    heldInThisProcess.set(fs, paths);
+  }
+  return paths;
+}
 
 function processRuns(pid: number): boolean {
   try {
@@ -23,7 +33,7 @@ export class StoreLock {
   /** Takes the lock of `dir` (which must exist) or throws StoreLockedError. */
   static async acquire(fs: FileSystem, dir: string): Promise<StoreLock> {
     const path = join(dir, LOCK_FILE);
-    if (heldInThisProcess.has(path)) throw new StoreLockedError(`${dir} is already open in this process`);
+    if (held(fs).has(path)) throw new StoreLockedError(`${dir} is already open in this process`);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const handle = await fs.open(path, 'create');
@@ -32,7 +42,7 @@ export class StoreLock {
         } finally {
           await handle.close();
         }
-        heldInThisProcess.add(path);
+        held(fs).add(path);
         return new StoreLock(fs, path);
       } catch (error) {
         if (errorCode(error) !== 'EEXIST') throw error;
@@ -47,7 +57,7 @@ export class StoreLock {
   }
 
   async release(): Promise<void> {
-    heldInThisProcess.delete(this.path);
+    held(this.fs).delete(this.path);
     await this.fs.unlink(this.path);
   }
 }
@@ -56,7 +66,7 @@ async function readOwner(fs: FileSystem, path: string): Promise<number | null> {
   const handle = await fs.open(path, 'read');
   try {
     const bytes = new Uint8Array(32);
-    const n = handle.read(bytes, 0, bytes.length, 0);
+    const n = readFully(handle, bytes, 0, bytes.length, 0);
     const pid = Number.parseInt(Buffer.from(bytes.subarray(0, n)).toString('ascii'), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } finally {

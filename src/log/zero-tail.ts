@@ -1,7 +1,7 @@
 // Zeroes the bytes after the end of the log in the active chunk, where a torn or unacknowledged
 // write may have left data. format-spec/log.md §6 step 5.
 
-import type { FileHandle } from './file-system.js';
+import { readFully, type FileHandle } from './file-system.js';
 
 const BLOCK_BYTES = 1024 * 1024;
 const ZEROS = new Uint8Array(BLOCK_BYTES);
@@ -15,7 +15,7 @@ export async function zeroTail(handle: FileHandle, from: number, to: number): Pr
   let dirty = 0;
   for (let at = from; at < to; at += BLOCK_BYTES) {
     const length = Math.min(BLOCK_BYTES, to - at);
-    const read = handle.read(block, 0, length, at);
+    const read = readFully(handle, block, 0, length, at);
     if (read === 0) break;
     if (!isZero(block, read)) {
       await handle.write(ZEROS.subarray(0, read), at);
