@@ -147,6 +147,14 @@ export class LogWriter {
 
   /** Starts a write; the promise resolves once it and every earlier write are durable. */
   private issue(chunk: ChunkInfo, bytes: Uint8Array, fileOffset: number, records: number, mayBlock: boolean): Promise<void> {
+    const durable = this.start(chunk, bytes, fileOffset, records, mayBlock);
+    // A failure also fails the writer, which every later step reports; the batch may never get to
+    // wait on this promise (a rollover after it can fail first), so its rejection is not left unhandled.
+    durable.catch(() => undefined);
+    return durable;
+  }
+
+  private start(chunk: ChunkInfo, bytes: Uint8Array, fileOffset: number, records: number, mayBlock: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const entry: IssuedWrite = { chunk, bytes: bytes.length, records, done: false, resolve, reject };
       const alone = this.issued.length === 0;

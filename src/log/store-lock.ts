@@ -1,8 +1,10 @@
-// One EventStore per data directory: a LOCK file holding the owner's pid, created exclusively.
-// A lock left by a process that no longer runs (killed) is taken over.
+// One EventStore per data directory: a LOCK file naming the owner (pid, boot id, start time),
+// created exclusively.
+// A lock left by a process that no longer runs (killed, or from before a reboot) is taken over.
 
 import { join } from 'node:path';
 import { StoreLockedError } from '../util/errors.js';
+import { bootId, processStartTime } from '../util/process-identity.js';
 import { errorCode, readFully, type FileSystem } from './file-system.js';
 
 export const LOCK_FILE = 'LOCK';
@@ -18,13 +20,24 @@ function held(fs: FileSystem): Set<string> {
   return paths;
 }
 
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errorCode(error) === 'EPERM';
-  }
+/** The owner line written into LOCK: pid, boot id and start time. */
+function ownerLine(): string {
+  return `${process.pid} ${bootId()} ${processStartTime(process.pid) ?? '-'}\n`;
+}
+
+/**
+ * Whether the LOCK content names a process that runs now. Unreadable or torn content (the file is
+ * never fsync'd, so a power loss may leave anything), another boot, or a pid now owned by a process
+ * started at another time all mean the lock is stale.
+ */
+function ownerRuns(content: string): number | null {
+  const match = /^(\d+) (\S+) (\S+)\n$/.exec(content);
+  if (!match) return null;
+  const pid = Number(match[1]);
+  if (match[2] !== bootId()) return null;
+  const started = processStartTime(pid);
+  if (started === null || (match[3] !== '-' && started !== '-' && started !== match[3])) return null;
+  return pid;
 }
 
 export class StoreLock {
@@ -38,7 +51,7 @@ export class StoreLock {
       try {
         const handle = await fs.open(path, 'create');
         try {
-          await handle.write(Buffer.from(`${process.pid}\n`), 0);
+          await handle.write(Buffer.from(ownerLine()), 0);
         } finally {
           await handle.close();
         }
@@ -46,10 +59,9 @@ export class StoreLock {
         return new StoreLock(fs, path);
       } catch (error) {
         if (errorCode(error) !== 'EEXIST') throw error;
-        const owner = await readOwner(fs, path);
-        if (owner !== null && owner !== process.pid && processRuns(owner)) {
-          throw new StoreLockedError(`${dir} is open in process ${owner}`);
-        }
+        const owner = ownerRuns(await readOwner(fs, path));
+        // The same pid is this process: the in-process check above already covers a second open.
+        if (owner !== null && owner !== process.pid) throw new StoreLockedError(`${dir} is open in process ${owner}`);
         await fs.unlink(path);
       }
     }
@@ -62,13 +74,12 @@ export class StoreLock {
   }
 }
 
-async function readOwner(fs: FileSystem, path: string): Promise<number | null> {
+async function readOwner(fs: FileSystem, path: string): Promise<string> {
   const handle = await fs.open(path, 'read');
   try {
-    const bytes = new Uint8Array(32);
+    const bytes = new Uint8Array(256);
     const n = readFully(handle, bytes, 0, bytes.length, 0);
-    const pid = Number.parseInt(Buffer.from(bytes.subarray(0, n)).toString('ascii'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    return Buffer.from(bytes.subarray(0, n)).toString('latin1');
   } finally {
     await handle.close();
   }

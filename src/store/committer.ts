@@ -62,7 +62,10 @@ export interface StoredEvents {
 type Decision =
   | { kind: 'write'; results: AppendResult[] }
   | { kind: 'done'; results: AppendResult[] }
-  | { kind: 'conflict'; error: WrongExpectedVersionError };
+  /** A revision conflict, or a read that failed while checking for a retry: nothing is written. */
+  | { kind: 'rejected'; error: unknown };
+
+type Undo = { view: StreamView; count: number; pending: number }[];
 
 export class Committer {
   private readonly queue: AppendRequest[] = [];
@@ -130,6 +133,18 @@ export class Committer {
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.loop();
+    } catch (error) {
+      // A bug (an assertion) in the commit path: fail what is queued rather than leave callers hanging.
+      this.failure ??= error instanceof Error ? error : new Error(String(error));
+      for (const request of this.queue.splice(0)) request.reject(this.failure);
+      this.running = false;
+      for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  private async loop(): Promise<void> {
     for (;;) {
       if (this.queue.length > 0 && this.inFlight < GROUP_COMMIT_BATCHES_IN_FLIGHT) {
         // While a batch is in flight, give appends issued by just-acknowledged callers a turn of
@@ -240,7 +255,7 @@ export class Committer {
     } else {
       requests.forEach((request, i) => {
         const decision = decisions[i];
-        if (decision.kind === 'conflict') request.reject(decision.error);
+        if (decision.kind === 'rejected') request.reject(decision.error);
         else request.resolve(decision.results);
       });
     }
@@ -279,19 +294,26 @@ export class Committer {
    * appends are durable. A write is added to the views and to `parts`; a conflict changes nothing.
    */
   private decide(request: AppendRequest, batch: number, parts: EncodePart[]): Decision {
-    const undo: { view: StreamView; count: number; pending: number }[] = [];
+    const undo: Undo = [];
+    try {
+      return this.decideParts(request, batch, parts, undo);
+    } catch (error) {
+      // Reading a stored event id for a retry check failed: this request fails, the store goes on.
+      rollBack(undo);
+      return { kind: 'rejected', error };
+    }
+  }
+
+  private decideParts(request: AppendRequest, batch: number, parts: EncodePart[], undo: Undo): Decision {
     const results: AppendResult[] = [];
     const newParts: EncodePart[] = [];
     let retried: AppendPart | null = null;
     let writes = 0;
     let position = this.nextPosition;
     const conflict = (part: AppendPart): Decision => {
-      for (const { view, count, pending } of undo.reverse()) {
-        view.count = count;
-        view.pending.length = pending;
-      }
+      rollBack(undo);
       const view = this.view(part.streamId);
-      return { kind: 'conflict', error: new WrongExpectedVersionError({ streamId: part.streamId, expected: part.expected, actual: BigInt(view.count - 1) }) };
+      return { kind: 'rejected', error: new WrongExpectedVersionError({ streamId: part.streamId, expected: part.expected, actual: BigInt(view.count - 1) }) };
     };
     for (const part of request.parts) {
       const view = this.view(part.streamId);
@@ -373,4 +395,12 @@ export class Committer {
     const pending = this.pendingAt(view, revision);
     return pending ? pending.position : this.stored.positionAt(view.streamId, revision);
   }
+}
+
+function rollBack(undo: Undo): void {
+  for (const { view, count, pending } of undo.reverse()) {
+    view.count = count;
+    view.pending.length = pending;
+  }
+  undo.length = 0;
 }

@@ -60,7 +60,7 @@ export type WriteOutcome =
   | { readonly kind: 'keep' }
   | { readonly kind: 'drop' }
   | { readonly kind: 'torn'; readonly bytes: number } // a prefix reached the disk
-  | { readonly kind: 'garbage' } // the sectors it covered hold junk
+  | { readonly kind: 'garbage' } // the bytes it was writing hold junk (power-safe overwrite)
   | { readonly kind: 'grew' }; // the file size moved but the data did not (zeros)
 
 export interface PendingSummary {
@@ -424,11 +424,11 @@ function applyOp(inode: Inode, op: PendingOp, outcome: WriteOutcome, garbage: (n
       return;
     }
     case 'garbage': {
-      const from = Math.floor(op.offset / SECTOR_BYTES) * SECTOR_BYTES;
-      const to = Math.ceil(end / SECTOR_BYTES) * SECTOR_BYTES;
-      inode.durable = grow(inode.durable, to);
-      inode.durable.set(garbage(to - from), from);
-      inode.durableSize = Math.max(inode.durableSize, Math.min(to, Math.max(end, inode.durableSize)));
+      // Power-safe overwrite (what SQLite assumes of unix file systems by default): an interrupted
+      // write may leave junk where it was writing, but bytes outside its range keep their values.
+      inode.durable = grow(inode.durable, end);
+      inode.durable.set(garbage(op.bytes.length), op.offset);
+      inode.durableSize = Math.max(inode.durableSize, end);
       return;
     }
     case 'grew':
@@ -459,7 +459,12 @@ export function randomOutcome(op: PendingOp, random: () => number): WriteOutcome
 /** Every outcome worth trying for one pending operation in an exhaustive sweep. */
 export function sweepOutcomes(op: PendingOp): WriteOutcome[] {
   if (op.kind === 'truncate') return [{ kind: 'keep' }, { kind: 'drop' }];
-  const outcomes: WriteOutcome[] = [{ kind: 'keep' }, { kind: 'drop' }, { kind: 'torn', bytes: Math.floor(op.bytes.length / 2) }];
-  if (op.offset + op.bytes.length > op.sizeBefore) outcomes.push({ kind: 'grew' });
+  const length = op.bytes.length;
+  const outcomes: WriteOutcome[] = [{ kind: 'keep' }, { kind: 'drop' }, { kind: 'garbage' }];
+  // Torn: a few bytes, half, all but the last few bytes, and at the first sector boundary inside.
+  for (const bytes of new Set([Math.min(7, length - 1), Math.floor(length / 2), length - 3, SECTOR_BYTES - (op.offset % SECTOR_BYTES)])) {
+    if (bytes > 0 && bytes < length) outcomes.push({ kind: 'torn', bytes });
+  }
+  if (op.offset + length > op.sizeBefore) outcomes.push({ kind: 'grew' });
   return outcomes;
 }
