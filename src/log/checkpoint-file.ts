@@ -31,6 +31,8 @@ export class CheckpointFile {
       return { file: new CheckpointFile(handle, crc, 0, null), checkpoint: null };
     }
     const handle = await fs.open(path, 'readwrite');
+    // The slot read below must be durable before recovery relies on it (its write's sync may have failed).
+    await handle.sync();
     const bytes = new Uint8Array(CHECKPOINT_FILE_BYTES);
     const read = readFully(handle, bytes, 0, CHECKPOINT_FILE_BYTES, 0);
     const checkpoint = decodeCheckpointFile(bytes.subarray(0, read), crc);

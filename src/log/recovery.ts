@@ -50,6 +50,10 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
   await fs.mkdir(dir);
   const names = await fs.readdir(dir);
   await removeUnfinishedFiles(fs, dir, names);
+  // What this process sees may not all be durable: a previous run in this boot may have renamed a
+  // file or written data whose fsync then failed. Make the directory durable before trusting it,
+  // or a later power loss could take away a chunk the recovered log goes on writing to.
+  await fs.syncDir(dir);
   const numbers = names.map(parseChunkFileName).filter((n): n is number => n !== null).sort((a, b) => a - b);
   numbers.forEach((n, i) => {
     if (n !== i) throw new CorruptionError({ file: chunkFileName(i), offset: 0, reason: 'missing chunk file (chunks are numbered densely from 0)' });
@@ -76,6 +80,9 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
       const fileName = chunkFileName(chunkNumber);
       const handle = await fs.open(join(dir, fileName), isLast ? 'readwrite' : 'read', { syncWrites: isLast });
       try {
+        // Chunks before the checkpoint's were made durable (sealed and fsync'd) before it was
+        // written; later ones are fsync'd now, before their contents are trusted (see above).
+        if (checkpoint === null || chunkNumber >= checkpoint.chunkNumber) await handle.sync();
         const header = readHeader(handle, fileName, chunkNumber, nextPosition, options.crc);
         let bodyChecksum = 0;
         const scan = scanner.scan(handle, header, header.chunkSizeBytes, (span) => {
@@ -117,9 +124,7 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
 }
 
 async function removeUnfinishedFiles(fs: FileSystem, dir: string, names: string[]): Promise<void> {
-  const unfinished = names.filter((name) => name.endsWith('.tmp'));
-  for (const name of unfinished) await fs.unlink(join(dir, name));
-  if (unfinished.length > 0) await fs.syncDir(dir);
+  for (const name of names.filter((n) => n.endsWith('.tmp'))) await fs.unlink(join(dir, name));
 }
 
 function readHeader(handle: FileHandle, fileName: string, chunkNumber: number, expectedFirstPosition: number, crc: Crc32c): ChunkHeader {

@@ -57,7 +57,7 @@ describe('crash harness regressions', () => {
     await store.appendToStream('s', [first], { expectedRevision: 'no_stream' });
     await store.appendToStream('s', [{ id: id(), type: 'T', data: 2 }]);
     // The retry compares ids stored at revision 0: that read fails once.
-    disk.faults = [{ kind: 'read', nth: 1, persistent: false, code: 'EIO' }];
+    disk.faults = [{ kind: 'read', nth: disk.callsOf('read') + 1, persistent: false, code: 'EIO' }];
     const failure = await store.appendToStream('s', [first], { expectedRevision: 'no_stream' }).catch((e: unknown) => e);
     expect((failure as { code?: string }).code).toBe('EIO');
     expect(failure).not.toBeInstanceOf(StoreFailedError);
@@ -65,5 +65,27 @@ describe('crash harness regressions', () => {
     expect(await store.appendToStream('s', [first], { expectedRevision: 'no_stream' })).toEqual({ nextExpectedRevision: 0n, position: 0n });
     expect((await store.appendToStream('s', [{ type: 'T', data: 3 }])).position).toBe(2n);
     await store.close();
+  });
+
+  test('regression - a chunk whose directory fsync failed is made durable by the next open before it is written to', async () => {
+    // io-errors sweep, EIO at the directory fsync after a rollover's rename: the store failed; it
+    // was reopened in the same boot, saw the renamed chunk in the page cache, appended to it, and
+    // a power loss then took the chunk away with acknowledged events in it.
+    const disk = new SimDisk();
+    let store = await EventStore.open(DATA_DIR, storeOptions(disk));
+    await store.appendToStream('big', [{ type: 'T', data: { pad: 'p'.repeat(3000) } }]);
+    await store.appendToStream('big', [{ type: 'T', data: { pad: 'p'.repeat(3000) } }]);
+    disk.faults = [{ kind: 'syncDir', nth: disk.callsOf('syncDir') + 1, persistent: false, code: 'EIO' }];
+    await expect(store.appendToStream('big', [{ type: 'T', data: { pad: 'p'.repeat(3000) } }])).rejects.toBeInstanceOf(StoreFailedError);
+    await store.close().catch(() => undefined);
+    disk.faults = [];
+    store = await EventStore.open(DATA_DIR, storeOptions(disk));
+    const acknowledged = await store.appendToStream('after', [{ type: 'T', data: 'kept' }]);
+    disk.crashed = true;
+    const image = disk.image([], 0, (n) => new Uint8Array(n));
+    const recovered = await EventStore.open(DATA_DIR, storeOptions(image));
+    const [event] = await recovered.readAll({ fromPosition: acknowledged.position, maxCount: 1 });
+    expect(event?.data).toBe('kept');
+    await recovered.close();
   });
 });

@@ -176,6 +176,11 @@ export class SimDisk {
     return this.calls;
   }
 
+  /** How many calls of a kind were made so far (a Fault's nth counts the same way). */
+  callsOf(kind: CallKind | 'any'): number {
+    return this.callsByKind.get(kind) ?? 0;
+  }
+
   private async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     this.enter('open', path);
     await tick();

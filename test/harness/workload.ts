@@ -45,6 +45,8 @@ export type WorkStep =
 /** What an append was told: ok (acknowledged), failed (definitely not written) or unknown. */
 export interface HistoryEntry {
   readonly append: WorkAppend;
+  /** Which open of the store issued it (a reopen starts a new session). */
+  readonly session: number;
   status: 'pending' | 'ok' | 'failed' | 'unknown';
   results?: readonly AppendResult[];
   error?: unknown;
@@ -131,6 +133,10 @@ function issue(store: EventStore, append: WorkAppend): Promise<AppendResult[]> {
 
 export interface RunOutcome {
   readonly history: HistoryEntry[];
+  /** The store as the workload left it (open, unless the last open failed); the caller closes it. */
+  readonly store: EventStore | null;
+  /** The session number of `store`. */
+  readonly session: number;
   /** P13 violations: acknowledged records whose bytes were not yet durable at acknowledgement. */
   readonly notDurableAtAck: string[];
 }
@@ -143,7 +149,9 @@ export async function runWorkload(disk: SimDisk, steps: readonly WorkStep[], opt
   const history: HistoryEntry[] = [];
   const notDurableAtAck: string[] = [];
   let store: EventStore | null = null;
+  let session = 0;
   const open = async (): Promise<EventStore | null> => {
+    session++;
     try {
       return await EventStore.open(DATA_DIR, options);
     } catch {
@@ -162,7 +170,7 @@ export async function runWorkload(disk: SimDisk, steps: readonly WorkStep[], opt
     }),
   });
   const record = (current: EventStore, append: WorkAppend): Promise<void> => {
-    const entry: HistoryEntry = { append, status: 'pending' };
+    const entry: HistoryEntry = { append, session, status: 'pending' };
     history.push(entry);
     return issue(current, append).then(
       (results) => {
@@ -195,7 +203,7 @@ export async function runWorkload(disk: SimDisk, steps: readonly WorkStep[], opt
       store = await open();
     }
   }
-  return { history, notDurableAtAck };
+  return { history, store, session, notDurableAtAck };
 }
 
 /** P13: every record of an acknowledged append is byte for byte in the disk's durable state. */
