@@ -1,9 +1,10 @@
-// The `annal` command line: `annal demo` (what `npm start` runs) and `annal info`. Later commands
-// (verify, serve, …) add themselves here.
+// The `annal` command line: `annal demo` (what `npm start` runs), `annal info` and `annal verify`.
+// Later commands (serve, …) add themselves here.
 
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { runInfo } from './info.js';
+import { VERIFY_EXIT_CODES_HELP, VERIFY_EXIT_FAILED, runVerify } from './verify.js';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -25,5 +26,15 @@ export async function main(argv: string[]): Promise<void> {
     .description('open a store and print what it holds')
     .argument('<dir>', 'data directory')
     .action(async (dir: string) => runInfo(dir));
+  program
+    .command('verify')
+    .description('check every chunk, CRC and invariant of a store without changing any file, and print a report')
+    .argument('<dir>', 'data directory')
+    .addHelpText('after', VERIFY_EXIT_CODES_HELP)
+    // Usage errors exit with 2 ("could not run"), so that 1 always means damage was found.
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : VERIFY_EXIT_FAILED))
+    .action(async (dir: string) => {
+      process.exitCode = await runVerify(dir);
+    });
   await program.parseAsync(argv);
 }

@@ -69,3 +69,8 @@ assert(READ_SPAN_BYTES >= 64 * KiB, 'read spans amortise the JS/WASM crossing');
 
 /** Events fetched per page by the async iterators (iterateAll, iterateStream). */
 export const READ_PAGE_EVENTS = 1000;
+
+/** Errors and warnings `annal verify` lists in its report; more are counted, not listed. */
+export const VERIFY_ISSUES_MAX = 1000;
+/** Bytes of an active chunk's tail read at once when verify looks for non-zero bytes. */
+export const VERIFY_TAIL_BLOCK_BYTES = 1 * MiB;

@@ -38,6 +38,7 @@ function workloads(): { name: string; steps: WorkStep[] }[] {
     { name: 'append, reopen, append', steps: [{ kind: 'append', appends: [append('o', 'any')] }, { kind: 'reopen' }, { kind: 'append', appends: [append('o', 'current')] }] },
     { name: 'idempotent retry', steps: [{ kind: 'append', appends: [retried] }, { kind: 'append', appends: [retried] }] },
     { name: 'concurrent rollover', steps: [{ kind: 'append', appends: [append('x-1', 'any', 2, 1500), append('x-2', 'any', 2, 1500), append('x-3', 'any', 1, 2500)] }] },
+    { name: 'multi-event appends over a rollover, reopen', steps: [{ kind: 'append', appends: [append('t', 'no_stream', 3, 1200)] }, { kind: 'append', appends: [append('t', 'current', 3, 1200)] }, { kind: 'reopen' }] },
   ];
 }
 
