@@ -140,6 +140,9 @@ export function decodeChunkFooter(bytes: Uint8Array, file: string, at: number, c
   const t = total - FOOTER_TRAILER_BYTES;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, total);
   if (!magicAt(bytes, 0, FOOTER_MAGIC_BYTES)) fail(0, 'bad magic');
+  // The end magic lies outside the footer CRC: check it and the length field on their own.
+  if (!magicAt(bytes, t + T_MAGIC, TRAILER_MAGIC_BYTES)) fail(t + T_MAGIC, 'bad end magic');
+  if (dv.getUint32(t + T_FOOTER_BYTES, true) !== total) fail(t + T_FOOTER_BYTES, 'trailer length disagrees with the footer');
   const expectedCrc = dv.getUint32(t + T_CRC, true);
   const actualCrc = crc.of(bytes.subarray(0, t + T_CRC));
   if (expectedCrc !== actualCrc) fail(t + T_CRC, 'CRC mismatch', { expectedCrc, actualCrc });

@@ -34,25 +34,36 @@ export class RecentEventIds {
  * survives a restart (a client retrying after a crash is the case it exists for).
  */
 export class RecentIdRing {
-  private readonly ids: Uint8Array;
-  private readonly streams: Uint32Array;
-  private readonly revisions: Float64Array;
+  // Grown on demand up to `capacity`, so a small store does not pay for a large window.
+  private ids = new Uint8Array(0);
+  private streams = new Uint32Array(0);
+  private revisions = new Float64Array(0);
   private next = 0;
   private total = 0;
 
-  constructor(private readonly capacity: number) {
-    this.ids = new Uint8Array(16 * capacity);
-    this.streams = new Uint32Array(capacity);
-    this.revisions = new Float64Array(capacity);
-  }
+  constructor(private readonly capacity: number) {}
 
   add(idBytes: Uint8Array, idAt: number, streamNo: number, revision: number): void {
     if (this.capacity === 0) return;
+    if (this.total < this.capacity && this.next === this.streams.length) this.grow();
     this.ids.set(idBytes.subarray(idAt, idAt + 16), 16 * this.next);
     this.streams[this.next] = streamNo;
     this.revisions[this.next] = revision;
     this.next = (this.next + 1) % this.capacity;
     this.total++;
+  }
+
+  private grow(): void {
+    const size = Math.min(this.capacity, Math.max(1024, this.streams.length * 2));
+    const ids = new Uint8Array(16 * size);
+    ids.set(this.ids);
+    const streams = new Uint32Array(size);
+    streams.set(this.streams);
+    const revisions = new Float64Array(size);
+    revisions.set(this.revisions);
+    this.ids = ids;
+    this.streams = streams;
+    this.revisions = revisions;
   }
 
   /** Replays the collected ids, oldest first, into `target`. */

@@ -220,14 +220,8 @@ function checkSealed(ctx: VerifyContext, handle: FileHandle, name: string, scan:
     const i = mismatches[0];
     ctx.issues.error(name, at + FOOTER_FIXED_BYTES + 4 * i, `footer offset of record ${i} (${footer.recordOffsets[i]}) disagrees with the records (${scan.recordOffsets.get(i)})${mismatches.length > 1 ? `; ${mismatches.length} offsets disagree` : ''}`);
   }
+  // decodeChunkFooter also checked the trailer (end magic and length), outside the footer CRC.
   const total = footerBytes(footer.recordCount);
-  // The trailer's magic is outside the footer CRC and recovery finds the footer without it; readers
-  // that look for the footer from the end of the file need it.
-  const trailer = new Uint8Array(FOOTER_TRAILER_BYTES);
-  const trailerAt = at + total - FOOTER_TRAILER_BYTES;
-  if (readFully(handle, trailer, 0, FOOTER_TRAILER_BYTES, trailerAt) !== FOOTER_TRAILER_BYTES || decodeFooterTrailer(trailer) !== total) {
-    ctx.issues.error(name, trailerAt, 'chunk footer: trailer damaged (footer length or end magic)');
-  }
   if (sizeBytes !== at + total) {
     ctx.issues.error(name, Math.min(sizeBytes, at + total), `file is ${sizeBytes} bytes, its footer ends at ${at + total}`);
   }

@@ -197,7 +197,7 @@ describe('verify', () => {
       const cases: [string, (disk: SimDisk) => Promise<void>, string, (disk: SimDisk) => number, RegExp][] = [
         ['header', async (d) => d.flipBit(join(DIR, CHUNK(2)), 40, 1), CHUNK(2), () => 124, /chunk header: CRC mismatch/],
         ['footer map', async (d) => d.flipBit(join(DIR, CHUNK(0)), footerAt(d, 0) + FOOTER_FIXED_BYTES + 4, 2), CHUNK(0), (d) => d.durableBytes(join(DIR, CHUNK(0))).length - 12, /chunk footer: CRC mismatch/],
-        ['footer trailer', async (d) => d.flipBit(join(DIR, CHUNK(1)), d.durableBytes(join(DIR, CHUNK(1))).length - 3, 0), CHUNK(1), (d) => d.durableBytes(join(DIR, CHUNK(1))).length - 16, /trailer damaged/],
+        ['footer trailer', async (d) => d.flipBit(join(DIR, CHUNK(1)), d.durableBytes(join(DIR, CHUNK(1))).length - 3, 0), CHUNK(1), (d) => d.durableBytes(join(DIR, CHUNK(1))).length - 8, /chunk footer: bad end magic/],
         ['missing', async (d) => d.fs.unlink(join(DIR, CHUNK(1))), CHUNK(1), () => 0, /missing chunk file/],
       ];
       for (const [what, damage, file, offset, reason] of cases) {
