@@ -15,3 +15,5 @@ export {
   AppendTooLargeError, InvalidOptionError, InvalidArgumentError, StoreClosedError, StoreFailedError, StoreLockedError,
   StoreOverloadedError, type ExpectedRevision,
 } from './util/errors.js';
+export { verifyStore } from './store/verify.js';
+export type { VerifyReport } from './store/verify.js';
