@@ -145,10 +145,6 @@ export class RecordBatchEncoder {
     return { bytes, recordOffsets, recordCount, firstPosition: parts[0].firstPosition, decoder: this.decoder, wasmBase: this.out.ptr };
   }
 
-  get outRegionBytes(): number {
-    return this.out.capacity;
-  }
-
   free(): void {
     this.staging.free();
     this.descs.free();

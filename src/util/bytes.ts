@@ -47,9 +47,3 @@ export function randomUuidBytes(out: Uint8Array, at: number): void {
   out[at + 6] = (out[at + 6] & 0x0f) | 0x40;
   out[at + 8] = (out[at + 8] & 0x3f) | 0x80;
 }
-
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -12,7 +12,6 @@ import {
   FLAG_COMMIT, FLAG_DATA_JSON, FLAGS_KNOWN, RECORD_HEADER_BYTES, StopReason, recordBytes, stopReasonName,
 } from '../../src/format/record-layout.js';
 import { RECORD_BYTES_MAX } from '../../src/util/limits.js';
-import { bytesEqual } from '../../src/util/bytes.js';
 import { crc32c } from '../reference/crc32c.js';
 import {
   decodeRecord, encodeRecord, scanRecords, sealRecord, type DecodedFields, type RecordFields, type RejectReason, type ScanResult,
@@ -151,7 +150,7 @@ function stage(bytes: Uint8Array, shift: number): number {
 // ---- comparisons ----------------------------------------------------------------------------
 
 function expectBytes(actual: Uint8Array, expected: Uint8Array, label: string): void {
-  if (bytesEqual(actual, expected)) return;
+  if (Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(expected)) return;
   let at = 0;
   while (at < Math.min(actual.length, expected.length) && actual[at] === expected[at]) at++;
   expect.fail(`${label}: ${actual.length} bytes vs ${expected.length} expected, first difference at byte ${at}`);
