@@ -263,7 +263,9 @@ export class Committer {
       let drop = 0;
       while (drop < view.pending.length && view.pending[drop].batch <= batch) drop++;
       view.pending.splice(0, drop);
-      if (view.pending.length === 0) this.views.delete(view.streamId);
+      // A view this batch saw may since have been dropped and replaced by a newer batch's view of
+      // the same stream: only the view still in the map is this stream's live state.
+      if (view.pending.length === 0 && this.views.get(view.streamId) === view) this.views.delete(view.streamId);
     }
     this.inFlight--;
     this.wake();

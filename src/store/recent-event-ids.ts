@@ -70,9 +70,17 @@ export class RecentIdRing {
   replayInto(target: RecentEventIds, streamIdOf: (streamNo: number) => string, idText: (bytes: Uint8Array, at: number) => string): void {
     const count = Math.min(this.total, this.capacity);
     const first = this.total > this.capacity ? this.next : 0;
+    // Stream ids are decoded once each: a window holds many events of few streams.
+    const names = new Map<number, string>();
     for (let k = 0; k < count; k++) {
       const i = (first + k) % this.capacity;
-      target.remember(idText(this.ids, 16 * i), streamIdOf(this.streams[i]), this.revisions[i]);
+      const streamNo = this.streams[i];
+      let streamId = names.get(streamNo);
+      if (streamId === undefined) {
+        streamId = streamIdOf(streamNo);
+        names.set(streamNo, streamId);
+      }
+      target.remember(idText(this.ids, 16 * i), streamId, this.revisions[i]);
     }
   }
 }

@@ -1,7 +1,7 @@
 // Bugs the crash harness found, each replayed from the case that exposed it.
 
 import { describe, expect, test } from 'vitest';
-import { EventStore, StoreFailedError } from '../../src/annal.js';
+import { EventStore, StoreFailedError, WrongExpectedVersionError } from '../../src/annal.js';
 import { SimDisk } from '../harness/sim-disk.js';
 import { checkRecovered } from '../harness/checks.js';
 import { DATA_DIR, runWorkload, storeOptions, type PlannedAppend, type WorkStep } from '../harness/workload.js';
@@ -87,5 +87,38 @@ describe('crash harness regressions', () => {
     const [event] = await recovered.readAll({ fromPosition: acknowledged.position, maxCount: 1 });
     expect(event?.data).toBe('kept');
     await recovered.close();
+  });
+
+  test('regression - writers racing on expected revisions never make the store hand out a revision twice', async () => {
+    // Found by the SIGKILL harness (seed 1361983634): a batch that only touched a stream with a
+    // rejected request dropped the newer batch's view of that stream when it finished; the next
+    // batch then reused revisions already in flight, wrote them, and the store could not reopen.
+    // A checkpoint after every batch opens the window (the first batch finishes, then waits on it).
+    const disk = new SimDisk();
+    const store = await EventStore.open(DATA_DIR, storeOptions(disk, { checkpointIntervalMs: 0 }));
+    const last = new Map<string, bigint>();
+    const learn = (streamId: string, revision: bigint): void => {
+      if (revision > (last.get(streamId) ?? -1n)) last.set(streamId, revision);
+    };
+    await Promise.all(Array.from({ length: 24 }, async (_, w) => {
+      const streamId = `s-${w % 4}`;
+      for (let i = 0; i < 150; i++) {
+        const known = last.get(streamId) ?? -1n;
+        try {
+          const result = await store.appendToStream(streamId, [{ type: 'T', data: { w, i } }], { expectedRevision: known < 0n ? 'no_stream' : known });
+          learn(streamId, result.nextExpectedRevision);
+        } catch (error) {
+          if (!(error instanceof WrongExpectedVersionError)) throw error;
+          learn(streamId, error.actual);
+        }
+      }
+    }));
+    await store.close();
+    const reopened = await EventStore.open(DATA_DIR, storeOptions(disk, { checkpointIntervalMs: 0 }));
+    for (let s = 0; s < 4; s++) {
+      const events = await reopened.readStream(`s-${s}`);
+      expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => BigInt(i)));
+    }
+    await reopened.close();
   });
 });

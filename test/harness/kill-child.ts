@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { writeSync } from 'node:fs';
-import { EventStore, WrongExpectedVersionError, type AppendResult, type ExpectedRevision, type Logger } from '../../src/annal.js';
+import { EventStore, WrongExpectedVersionError, type AppendResult, type EventData, type ExpectedRevision, type Logger } from '../../src/annal.js';
 import { seededRandom } from '../support/random.js';
 import {
   KILL_STORE_OPTIONS, eventData, eventMetadata, expectedText, type ChildLine, type SentPart,
@@ -106,7 +106,7 @@ function plan(w: number): SentPart[] {
   return [part(`big-${pick(BIG_STREAMS)}`, 'any', 'Big', 5 + pick(20), 3000)];
 }
 
-function toEvents(p: SentPart, req: number): { id: string; type: string; data: unknown; metadata?: unknown }[] {
+function toEvents(p: SentPart, req: number): EventData[] {
   return p.ids.map((id, i) => {
     const metadata = eventMetadata(p.type, req, i);
     return { id, type: p.type, data: eventData(run, req, p.type, i, p.pads[i]), ...(metadata === undefined ? {} : { metadata }) };

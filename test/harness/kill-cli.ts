@@ -37,7 +37,7 @@ async function main(): Promise<number> {
     const result = await runKillCycles({ dir, cycles: args.cycles, seed: args.seed, fullCheckEvery: args.fullCheckEvery, log: (line) => console.log(line) });
     const seconds = (performance.now() - startedMs) / 1000;
     console.log(`kill: ${result.cycles} cycles, ${result.acknowledgedEventsVerified} acknowledged events verified, ${result.eventsInStore} events in store`);
-    console.log(`kill: ${result.verifications} verifications; kills in startup ${result.kills.startup}, recovery ${result.kills.recovery}, appending ${result.kills.appending} (${result.killsWithAppendsInFlight} with appends in flight); ${result.rejectedRequests} requests rejected; in flight at a kill: ${result.inFlightKept} kept, ${result.inFlightLost} lost; ${result.tailsCut} torn tails cut; ${seconds.toFixed(1)} s`);
+    console.log(`kill: ${result.verifications} verifications; kills in startup ${result.kills.startup}, recovery ${result.kills.recovery}, appending ${result.kills.appending} (${result.killsWithAppendsInFlight} with appends in flight, ${result.killsMidRollover} mid-rollover); ${result.rejectedRequests} requests rejected; in flight at a kill: ${result.inFlightKept} kept, ${result.inFlightLost} lost; ${result.tailsCut} torn tails cut; ${seconds.toFixed(1)} s`);
     if (args.dir === null) rmSync(dir, { recursive: true, force: true });
     return 0;
   } catch (error) {

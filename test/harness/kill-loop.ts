@@ -4,6 +4,8 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { EventStore, type EventStoreOptions, type ExpectedRevision, type Logger, type RecordedEvent } from '../../src/annal.js';
@@ -24,6 +26,7 @@ export type ChildLine =
   | { t: 'warn'; message: string; fields?: Record<string, unknown> }
   | { t: 'fatal'; message: string; code: string };
 
+/** An expected revision as sent in a line: 'any', 'no_stream', 'stream_exists' or the revision's digits. */
 export function expectedText(expected: ExpectedRevision): string {
   return String(expected);
 }
@@ -40,6 +43,7 @@ export function eventData(run: number, req: number, type: string, index: number,
   return bytes;
 }
 
+/** The metadata of an event: present on 'Shared' events only, so both kinds of record are written. */
 export function eventMetadata(type: string, req: number, index: number): unknown {
   return type === 'Shared' ? { req, i: index } : undefined;
 }
@@ -61,6 +65,8 @@ interface SentRequest {
   readonly parts: SentPart[];
   state: 'sent' | 'acked' | 'rejected';
   acked: AckedPart[] | null;
+  /** The highest position acknowledged to the child before it sent this: its events must come after (P5). */
+  readonly after: number;
   /** Where each of its events was found by the verification under way (-1: not found). */
   found: number[];
 }
@@ -71,6 +77,8 @@ interface CycleRecord {
   readonly cycle: number;
   ready: { head: bigint; streams: Record<string, string> } | null;
   readonly requests: SentRequest[];
+  /** The highest position acknowledged to this child so far. */
+  ackedPosition: number;
 }
 
 /** The log as verified so far: each position's event id, stream and revision. */
@@ -148,6 +156,8 @@ export interface KillCyclesResult {
   /** Requests in flight at a kill whose events the next open found (all of them) or did not (none). */
   readonly inFlightKept: number;
   readonly inFlightLost: number;
+  /** Kills that left a chunk rollover half done: a .tmp chunk, or a last chunk not at its capacity. */
+  readonly killsMidRollover: number;
   /** Recoveries (child's or parent's) that cut a torn tail. */
   readonly tailsCut: number;
 }
@@ -155,7 +165,8 @@ export interface KillCyclesResult {
 /**
  * Runs `cycles` spawn-append-kill cycles on `dir` and verifies the store after each (or after a
  * few, when the next child recovers first). Throws on the first violated property, naming the
- * cycle and the seed; the child is always killed and reaped before this returns or throws.
+ * cycle and the seed; the child is always killed and reaped before this returns or throws. A seed
+ * replays the kill schedule and the children's choices, not the exact interleaving (time is real).
  */
 export async function runKillCycles(options: KillCyclesOptions): Promise<KillCyclesResult> {
   const { dir, cycles, seed } = options;
@@ -163,7 +174,7 @@ export async function runKillCycles(options: KillCyclesOptions): Promise<KillCyc
   const random = seededRandom(seed);
   const verified = new VerifiedLog();
   const owners = new Map<string, Owner>();
-  const counts = { verifications: 0, acknowledgedEventsVerified: 0, killsWithAppendsInFlight: 0, rejectedRequests: 0, inFlightKept: 0, inFlightLost: 0, tailsCut: 0 };
+  const counts = { verifications: 0, acknowledgedEventsVerified: 0, killsWithAppendsInFlight: 0, killsMidRollover: 0, rejectedRequests: 0, inFlightKept: 0, inFlightLost: 0, tailsCut: 0 };
   const kills: Record<KillPhase, number> = { startup: 0, recovery: 0, appending: 0 };
   const logger: Logger = { info() {}, warn: (message) => void (message.includes('torn tail') && counts.tailsCut++) };
   let pending: CycleRecord[] = [];
@@ -177,7 +188,7 @@ export async function runKillCycles(options: KillCyclesOptions): Promise<KillCyc
         : { after: 'ready' as const, delayMs: 20 + delayDraw * 380 };
     const startedMs = performance.now();
     try {
-      const record: CycleRecord = { cycle, ready: null, requests: [] };
+      const record: CycleRecord = { cycle, ready: null, requests: [], ackedPosition: -1 };
       pending.push(record);
       const childSeed = (seed + Math.imul(cycle + 1, 0x9e3779b1)) | 0;
       const outcome = await runChild(dir, childSeed, plan, record, owners, logger).catch(async (error: unknown) => {
@@ -187,6 +198,7 @@ export async function runKillCycles(options: KillCyclesOptions): Promise<KillCyc
       if (outcome.openMs !== null) openMsEstimate = outcome.openMs;
       kills[outcome.phase]++;
       if (outcome.inFlight > 0) counts.killsWithAppendsInFlight++;
+      if (midRollover(dir)) counts.killsMidRollover++;
       counts.rejectedRequests += record.requests.filter((r) => r.state === 'rejected').length;
       const acked = record.requests.filter((r) => r.state === 'acked').length;
       const deferred = pending.length;
@@ -210,6 +222,14 @@ export async function runKillCycles(options: KillCyclesOptions): Promise<KillCyc
     }
   }
   return { cycles, ...counts, eventsInStore: verified.count, kills };
+}
+
+/** Whether the crash left a rollover half done (recovery must finish or undo it). */
+function midRollover(dir: string): boolean {
+  const names = readdirSync(dir);
+  if (names.some((name) => name.endsWith('.tmp'))) return true;
+  const chunks = names.filter((name) => /^chunk-\d+\.annal$/.test(name)).sort();
+  return chunks.length > 0 && statSync(join(dir, chunks[chunks.length - 1])).size !== KILL_STORE_OPTIONS.chunkSizeBytes;
 }
 
 /** After a failed child, whether the store still opens: part of the failure report. */
@@ -269,7 +289,7 @@ async function runChild(
         record.ready = { head: BigInt(line.head), streams: line.streams };
         return schedule('ready');
       case 'send': {
-        const request: SentRequest = { cycle: record.cycle, run: childSeed, req: line.req, parts: line.parts, state: 'sent', acked: null, found: [] };
+        const request: SentRequest = { cycle: record.cycle, run: childSeed, req: line.req, parts: line.parts, state: 'sent', acked: null, after: record.ackedPosition, found: [] };
         let order = 0;
         line.parts.forEach((p, part) => p.ids.forEach((id, index) => {
           if (owners.has(id)) fail(`harness: event id ${id} was sent twice`);
@@ -294,6 +314,7 @@ async function runChild(
         if (!same) return fail(`harness: the ack of request ${line.req} names other streams or ids than its send`);
         request.state = 'acked';
         request.acked = line.parts;
+        for (const p of line.parts) record.ackedPosition = Math.max(record.ackedPosition, Number(p.pos));
         return;
       }
       case 'warn':
@@ -468,15 +489,20 @@ function checkRequests(pending: CycleRecord[], verified: VerifiedLog): RequestCo
       const where = `request ${request.req} of cycle ${request.cycle + 1} (${request.parts.map((p) => `${p.s} x${p.ids.length} expecting ${p.x}`).join(' + ')}; ${request.state})`;
       if (found > 0 && found < request.found.length) throw new Error(`P2: ${where}: only ${found} of its ${request.found.length} events are in the log`);
       if (found > 0 && request.found.some((p, k) => p !== request.found[0] + k)) throw new Error(`P2: ${where}: its events are not contiguous (${request.found.join(', ')})`);
+      if (found > 0 && request.found[0] <= request.after) throw new Error(`P5: ${where}: at position ${request.found[0]}, before position ${request.after}, acknowledged before it was sent`);
       if (request.state === 'sent') counts[found > 0 ? 'inFlightKept' : 'inFlightLost']++;
       if (request.state !== 'acked' || request.acked === null) continue;
       if (found === 0) throw new Error(`P1: ${where}: acknowledged, but none of its events is in the log`);
       let order = 0;
-      for (const ack of request.acked) {
+      for (const [j, ack] of request.acked.entries()) {
         const n = ack.ids.length;
+        const first = Number(ack.next) - (n - 1);
+        const x = request.parts[j].x;
+        const honoured = x === 'any' || (x === 'no_stream' ? first === 0 : x === 'stream_exists' ? first > 0 : first === Number(x) + 1);
+        if (!honoured) throw new Error(`P4: ${where}: acknowledged at ${ack.s}@${first}, which its expected revision ${x} forbids`);
         for (let k = 0; k < n; k++, order++) {
           const position = request.found[order];
-          const [wantPosition, wantRevision] = [Number(ack.pos) - (n - 1) + k, Number(ack.next) - (n - 1) + k];
+          const [wantPosition, wantRevision] = [Number(ack.pos) - (n - 1) + k, first + k];
           if (position !== wantPosition || verified.revisionAt(position) !== wantRevision) {
             throw new Error(`P1: ${where}: event ${ack.ids[k]} was acknowledged at ${ack.s}@${wantRevision}, position ${wantPosition}, but is at revision ${verified.revisionAt(position)}, position ${position}`);
           }
