@@ -48,7 +48,7 @@ export class ChunkScanner {
   private readonly decoder: RecordDecoder;
 
   /** `maxSpanBytes` bounds the span: the largest transaction must fit (maxAppendBytes). */
-  constructor(private readonly wasm: Wasm, private readonly maxRecordBytes: number, private readonly maxSpanBytes: number) {
+  constructor(private readonly wasm: Wasm, maxRecordBytes: number, private readonly maxSpanBytes: number) {
     this.span = new WasmRegion(wasm, READ_SPAN_BYTES);
     this.decoder = new RecordDecoder(wasm, 16 * 1024, maxRecordBytes);
   }

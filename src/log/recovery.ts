@@ -8,16 +8,16 @@ import type { Logger } from '../util/logger.js';
 import type { Crc32c } from '../wasm/crc32c.js';
 import type { Wasm } from '../wasm/kernels.js';
 import {
-  CHUNK_HEADER_BYTES, FOOTER_FIXED_BYTES, FOOTER_TRAILER_BYTES, chunkFileName, decodeChunkFooter, decodeChunkHeader,
-  decodeFooterTrailer, footerBytes, parseChunkFileName, type ChunkFooter, type ChunkHeader,
+  CHUNK_HEADER_BYTES, chunkFileName, decodeChunkHeader, parseChunkFileName, type ChunkFooter, type ChunkHeader,
 } from '../format/chunk-layout.js';
 import { CHECKPOINT_FILE, type Checkpoint } from '../format/checkpoint.js';
-import { RECORD_BYTES_MIN, StopReason, stopReasonName } from '../format/record-layout.js';
+import { StopReason, stopReasonName } from '../format/record-layout.js';
 import { CheckpointFile } from './checkpoint-file.js';
 import { createChunk } from './chunk-files.js';
 import { ChunkScanner, type ChunkScan, type SpanVisitor } from './chunk-scanner.js';
 import { ChunkSet, type ChunkInfo } from './chunk-set.js';
 import { readFully, type FileHandle, type FileSystem } from './file-system.js';
+import { readFooterAt, readFooterAtEnd } from './footer-reader.js';
 import { zeroTail } from './zero-tail.js';
 
 export interface RecoveryOptions {
@@ -140,22 +140,6 @@ function readHeader(handle: FileHandle, fileName: string, chunkNumber: number, e
   return header;
 }
 
-/** The footer that starts right after the records, or null when there is none (active chunk). */
-function readFooterAt(handle: FileHandle, fileName: string, at: number, crc: Crc32c): ChunkFooter | null {
-  const fixed = new Uint8Array(FOOTER_FIXED_BYTES);
-  if (readFully(handle, fixed, 0, FOOTER_FIXED_BYTES, at) !== FOOTER_FIXED_BYTES) return null;
-  if (Buffer.from(fixed.subarray(0, 8)).toString('latin1') !== 'ANNALFTR') return null;
-  const count = Number(new DataView(fixed.buffer).getBigUint64(8, true));
-  if (!Number.isSafeInteger(count) || count > 0xffffffff / RECORD_BYTES_MIN) {
-    throw new CorruptionError({ file: fileName, offset: at + 8, reason: 'chunk footer: record count out of range' });
-  }
-  const bytes = new Uint8Array(footerBytes(count));
-  if (readFully(handle, bytes, 0, bytes.length, at) !== bytes.length) {
-    throw new CorruptionError({ file: fileName, offset: at, reason: 'chunk footer: truncated' });
-  }
-  return decodeChunkFooter(bytes, fileName, at, crc);
-}
-
 function checkSealed(fileName: string, scan: ChunkScan, footer: ChunkFooter, bodyChecksum: number): void {
   const count = scan.recordOffsets.length;
   if (scan.uncommittedRecords > 0) throw scanError(fileName, scan, 'sealed chunk ends inside a transaction');
@@ -192,7 +176,7 @@ async function settleActiveTail(
       throw scanError(fileName, scan, `damaged before the durable checkpoint (offset ${checkpoint.chunkOffset}, position ${checkpoint.nextPosition})`);
     }
   }
-  if (hasFooterAtEnd(handle, fileName, options.crc)) {
+  if (readFooterAtEnd(handle, fileName, handle.size(), options.crc) !== null) {
     // The file ends in a valid footer, so it was sealed: the records before it are damaged, not torn.
     throw scanError(fileName, scan, 'sealed chunk is damaged');
   }
@@ -212,22 +196,4 @@ async function settleActiveTail(
     await handle.sync();
   }
   return cut;
-}
-
-/** Whether the file's last bytes are a footer trailer leading to a footer with a valid CRC. */
-function hasFooterAtEnd(handle: FileHandle, fileName: string, crc: Crc32c): boolean {
-  const size = handle.size();
-  if (size < CHUNK_HEADER_BYTES + footerBytes(0)) return false;
-  const trailer = new Uint8Array(FOOTER_TRAILER_BYTES);
-  if (readFully(handle, trailer, 0, FOOTER_TRAILER_BYTES, size - FOOTER_TRAILER_BYTES) !== FOOTER_TRAILER_BYTES) return false;
-  const total = decodeFooterTrailer(trailer);
-  if (total === null || total > size - CHUNK_HEADER_BYTES) return false;
-  const bytes = new Uint8Array(total);
-  if (readFully(handle, bytes, 0, total, size - total) !== total) return false;
-  try {
-    decodeChunkFooter(bytes, fileName, size - total, crc);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -19,7 +19,7 @@ import { StoreIndexes } from '../index/store-indexes.js';
 import { Committer, type AppendPart, type AppendResult } from './committer.js';
 import { checkAppendSize, validateEvents, validateStreamId, type EventData } from './event-input.js';
 import { validateExpectedRevision } from './expected-revision.js';
-import { parseReadAllOptions, parseReadStreamOptions, type ParsedRead, type ReadAllFilter, type ReadAllOptions, type ReadStreamOptions } from './read-options.js';
+import { parseReadAllOptions, parseReadStreamOptions, type ParsedRead, type ReadAllOptions, type ReadStreamOptions } from './read-options.js';
 import { PagedEvents } from './paged-events.js';
 import { RecentEventIds, RecentIdRing } from './recent-event-ids.js';
 import { RecordReader } from './record-reader.js';

@@ -5,14 +5,15 @@ import { join } from 'node:path';
 import { CorruptionError } from '../util/errors.js';
 import { VERIFY_TAIL_BLOCK_BYTES } from '../util/limits.js';
 import {
-  CHUNK_HEADER_BYTES, FOOTER_FIXED_BYTES, FOOTER_MAGIC, FOOTER_TRAILER_BYTES, decodeChunkFooter, decodeChunkHeader, decodeFooterTrailer,
+  CHUNK_HEADER_BYTES, FOOTER_FIXED_BYTES, decodeChunkHeader,
   footerBytes, type ChunkFooter, type ChunkHeader,
 } from '../format/chunk-layout.js';
 import type { Checkpoint } from '../format/checkpoint.js';
 import { emptyDecodedRecord } from '../format/record-decoder.js';
-import { DEC_DESC_BYTES, RECORD_BYTES_MIN, RECORD_HEADER_BYTES, StopReason, stopReasonName } from '../format/record-layout.js';
+import { DEC_DESC_BYTES, RECORD_HEADER_BYTES, StopReason, stopReasonName } from '../format/record-layout.js';
 import type { ChunkScan, ScannedSpan } from '../log/chunk-scanner.js';
 import { readFully, type FileHandle } from '../log/file-system.js';
+import { readFooterAt, readFooterAtEnd } from '../log/footer-reader.js';
 import { stopRevisionChecks, type VerifyContext } from './verify-context.js';
 
 export interface ChunkToVerify {
@@ -74,7 +75,7 @@ function checkChunk(ctx: VerifyContext, handle: FileHandle, chunk: ChunkToVerify
     if (footer !== 'damaged') checkSealed(ctx, handle, name, scan, footer, bodyChecksum, verdict.sizeBytes);
     return verdict;
   }
-  const ending = footerAtEnd(ctx, handle, name, verdict.sizeBytes);
+  const ending = readFooterAtEnd(handle, name, verdict.sizeBytes, ctx.crc);
   if (ending !== null) {
     // The file ends in a valid footer, so the chunk was sealed: its records are damaged, not torn.
     ctx.issues.error(name, scan.stopOffset, `sealed chunk is damaged: ${verdict.stopReason}; the records after it are not checked`);
@@ -168,41 +169,12 @@ function checkCheckpointOffset(ctx: VerifyContext, chunk: ChunkToVerify, header:
 
 /** The footer starting at `at`; 'damaged' when its magic is there but the rest is not valid. */
 function footerAt(ctx: VerifyContext, handle: FileHandle, name: string, at: number): ChunkFooter | 'damaged' | null {
-  const fixed = new Uint8Array(FOOTER_FIXED_BYTES);
-  if (readFully(handle, fixed, 0, FOOTER_FIXED_BYTES, at) !== FOOTER_FIXED_BYTES) return null;
-  if (Buffer.from(fixed.subarray(0, 8)).toString('latin1') !== FOOTER_MAGIC) return null;
-  const count = Number(new DataView(fixed.buffer).getBigUint64(8, true));
-  if (!Number.isSafeInteger(count) || count > 0xffffffff / RECORD_BYTES_MIN) {
-    ctx.issues.error(name, at + 8, 'chunk footer: record count out of range');
-    return 'damaged';
-  }
-  const bytes = new Uint8Array(footerBytes(count));
-  if (readFully(handle, bytes, 0, bytes.length, at) !== bytes.length) {
-    ctx.issues.error(name, at, `chunk footer: truncated (${count} records need ${bytes.length} bytes)`);
-    return 'damaged';
-  }
   try {
-    return decodeChunkFooter(bytes, name, at, ctx.crc);
+    return readFooterAt(handle, name, at, ctx.crc);
   } catch (error) {
     if (!(error instanceof CorruptionError)) throw error;
     ctx.issues.corruption(error);
     return 'damaged';
-  }
-}
-
-/** A valid footer found from the trailer in the file's last bytes, or null. */
-function footerAtEnd(ctx: VerifyContext, handle: FileHandle, name: string, size: number): ChunkFooter | null {
-  if (size < CHUNK_HEADER_BYTES + footerBytes(0)) return null;
-  const trailer = new Uint8Array(FOOTER_TRAILER_BYTES);
-  if (readFully(handle, trailer, 0, FOOTER_TRAILER_BYTES, size - FOOTER_TRAILER_BYTES) !== FOOTER_TRAILER_BYTES) return null;
-  const total = decodeFooterTrailer(trailer);
-  if (total === null || total > size - CHUNK_HEADER_BYTES) return null;
-  const bytes = new Uint8Array(total);
-  if (readFully(handle, bytes, 0, total, size - total) !== total) return null;
-  try {
-    return decodeChunkFooter(bytes, name, size - total, ctx.crc);
-  } catch {
-    return null;
   }
 }
 
