@@ -90,6 +90,8 @@ export class Committer {
     private readonly recentIds: RecentEventIds,
     private readonly clock: Clock,
     private readonly maxPendingAppends: number,
+    /** Told the next position after each batch became durable and indexed. */
+    private readonly onDurable: (nextPosition: number) => void = () => {},
   ) {
     assert(encoders.length === GROUP_COMMIT_BATCHES_IN_FLIGHT, 'one encoder per batch in flight');
     this.nextPosition = writer.nextPosition;
@@ -244,6 +246,7 @@ export class Committer {
       );
       assert(indexed === segment.recordCount, 'a committed batch keeps every stream contiguous');
     }
+    this.onDurable(this.indexes.nextPosition);
   }
 
   /** Settles a batch's requests once it is durable (or failed), and drops its pending events from the views it touched. */

@@ -4,7 +4,7 @@
 import { assert } from '../util/assert.js';
 import { CorruptionError, InvalidArgumentError, StoreClosedError, type ExpectedRevision } from '../util/errors.js';
 import { uuidFromBytes } from '../util/bytes.js';
-import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, READ_BATCH_RECORDS_MAX, RECORD_BYTES_MAX } from '../util/limits.js';
+import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, RECORD_BYTES_MAX } from '../util/limits.js';
 import { Wasm } from '../wasm/kernels.js';
 import { Crc32c } from '../wasm/crc32c.js';
 import { chunkFileName } from '../format/chunk-layout.js';
@@ -17,9 +17,15 @@ import { LogReader } from '../log/log-reader.js';
 import { StoreLock } from '../log/store-lock.js';
 import { StoreIndexes } from '../index/store-indexes.js';
 import { Committer, type AppendPart, type AppendResult } from './committer.js';
-import { checkAppendSize, validateEvents, validateStreamId, type EventData } from './event-input.js';
+import { CONTENT_TYPE_JSON, checkAppendSize, validateEvents, validateStreamId, type EventData } from './event-input.js';
 import { validateExpectedRevision } from './expected-revision.js';
-import { parseReadAllOptions, parseReadStreamOptions, type ParsedRead, type ReadAllOptions, type ReadStreamOptions } from './read-options.js';
+import { checkOptionKeys, parseReadAllOptions, parseReadStreamOptions, type ReadAllOptions, type ReadStreamOptions } from './read-options.js';
+import { validatePrincipal, type Principal } from './access.js';
+import { LogQueries } from './log-queries.js';
+import { StreamPolicy, type StreamState } from './stream-policy.js';
+import { undeletedExpectation, validateMetadataEvents } from './stream-writes.js';
+import { withTruncateBefore } from './stream-metadata.js';
+import { ALL_STREAM, METADATA_EVENT_TYPE, STREAM_DELETED_EVENT_TYPE, isMetastream, metastreamOf, streamOfMetastream } from './stream-names.js';
 import { PagedEvents } from './paged-events.js';
 import { RecentEventIds, RecentIdRing } from './recent-event-ids.js';
 import { RecordReader } from './record-reader.js';
@@ -29,6 +35,26 @@ import { resolveOptions, type EventStoreOptions, type ResolvedOptions } from './
 export interface AppendOptions {
   /** Default 'any'. */
   expectedRevision?: ExpectedRevision;
+  /** Whose request this is (access control); absent: the embedding process, which may do anything. */
+  principal?: Principal;
+}
+
+export interface DeleteOptions {
+  /** Of the stream being deleted; default 'any'. */
+  expectedRevision?: ExpectedRevision;
+  /** A tombstone: the stream can never be read or written again. Default false (soft delete). */
+  hard?: boolean;
+  principal?: Principal;
+}
+
+export interface StreamMetadataResult {
+  readonly streamId: string;
+  /** The latest `$metadata` JSON object, or null when there is none. */
+  readonly metadata: Record<string, unknown> | null;
+  /** Last revision of `$$S`; -1n when it holds nothing. */
+  readonly metastreamRevision: bigint;
+  /** The stream was hard-deleted. */
+  readonly deleted: boolean;
 }
 
 export interface AppendRequest {
@@ -39,7 +65,9 @@ export interface AppendRequest {
 
 export interface StreamInfo {
   readonly streamId: string;
+  /** It has events and is not deleted. */
   readonly exists: boolean;
+  readonly deleted: false | 'soft' | 'hard';
   /** -1n when the stream has no events. */
   readonly lastRevision: bigint;
   readonly eventCount: bigint;
@@ -59,6 +87,9 @@ interface Parts {
 
 export class EventStore {
   private readonly committer: Committer;
+  private readonly queries: LogQueries;
+  private readonly policy: StreamPolicy;
+  private readonly listeners = new Set<(headPosition: bigint) => void>();
   private closing: Promise<void> | null = null;
 
   private constructor(readonly dir: string, private readonly options: ResolvedOptions, private readonly parts: Parts, recentIds: RecentEventIds) {
@@ -76,7 +107,20 @@ export class EventStore {
       },
       positionAt,
     };
-    this.committer = new Committer(indexes, parts.writer, parts.encoders, stored, recentIds, options.clock, options.maxPendingAppends);
+    this.queries = new LogQueries(indexes, reader);
+    this.policy = new StreamPolicy(this.queries, options.allowAnonymousStreamAccess);
+    this.committer = new Committer(indexes, parts.writer, parts.encoders, stored, recentIds, options.clock, options.maxPendingAppends, (next) => this.notify(next));
+  }
+
+  private notify(nextPosition: number): void {
+    const head = BigInt(nextPosition - 1);
+    for (const listener of this.listeners) {
+      try {
+        listener(head);
+      } catch (error) {
+        this.options.logger.warn('an onAppended listener threw', { error: String(error) });
+      }
+    }
   }
 
   /**
@@ -138,78 +182,154 @@ export class EventStore {
   /**
    * Appends events to one stream atomically. Resolves after they are fdatasync'd, with the
    * stream's new last revision and the last event's position. Throws WrongExpectedVersionError on
-   * a revision conflict; re-sending the same event ids is an idempotent success.
+   * a revision conflict; re-sending the same event ids is an idempotent success. Appending to a
+   * soft-deleted stream brings it back, its revisions continuing where they ended.
    */
   appendToStream(streamId: string, events: EventData[], options?: AppendOptions): Promise<AppendResult> {
     try {
       this.checkOpen();
-      if (options !== undefined && (typeof options !== 'object' || options === null || Object.keys(options).some((k) => k !== 'expectedRevision'))) {
-        throw new InvalidArgumentError('append options may only contain expectedRevision');
-      }
-      const part = this.preparePart(streamId, events, options?.expectedRevision);
-      const bytes = checkAppendSize([part], this.options);
-      return this.committer.submitOne(part, bytes);
+      checkOptionKeys(options, ['expectedRevision', 'principal'], 'append');
+      const principal = validatePrincipal(options?.principal);
+      const parts = this.prepareWrite(streamId, events, options?.expectedRevision, principal);
+      const bytes = checkAppendSize(parts, this.options);
+      if (parts.length === 1) return this.committer.submitOne(parts[0], bytes);
+      return this.committer.submit(parts, bytes).then((results) => results[0]);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /** Appends to several streams in one transaction: all become visible, or none (also across a crash). */
-  appendMulti(requests: AppendRequest[]): Promise<AppendResult[]> {
+  appendMulti(requests: AppendRequest[], options?: { principal?: Principal }): Promise<AppendResult[]> {
     try {
       this.checkOpen();
+      checkOptionKeys(options, ['principal'], 'appendMulti');
+      const principal = validatePrincipal(options?.principal);
       if (!Array.isArray(requests) || requests.length === 0) throw new InvalidArgumentError('appendMulti needs a non-empty array of requests');
-      const parts = requests.map((request) => {
+      const parts: AppendPart[] = [];
+      const resultIndex: number[] = [];
+      for (const request of requests) {
         if (typeof request !== 'object' || request === null) throw new InvalidArgumentError('each appendMulti request must be an object');
-        for (const key of Object.keys(request)) {
-          if (key !== 'streamId' && key !== 'events' && key !== 'expectedRevision') throw new InvalidArgumentError(`unknown appendMulti field '${key}'`);
-        }
-        return this.preparePart(request.streamId, request.events, request.expectedRevision);
-      });
+        checkOptionKeys(request, ['streamId', 'events', 'expectedRevision'], 'appendMulti request');
+        resultIndex.push(parts.length);
+        parts.push(...this.prepareWrite(request.streamId, request.events, request.expectedRevision, principal));
+      }
       const bytes = checkAppendSize(parts, this.options);
-      return this.committer.submit(parts, bytes);
+      return this.committer.submit(parts, bytes).then((results) => resultIndex.map((i) => results[i]));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  private preparePart(streamId: string, events: EventData[], expectedRevision: ExpectedRevision | undefined): AppendPart {
+  /**
+   * The parts one append of `events` to `streamId` writes: checks access and deletion, validates
+   * metadata written to a `$$` stream, and turns an append to a soft-deleted stream into one that
+   * also moves its truncate-before past the old events (format-spec/durability.md).
+   */
+  private prepareWrite(streamId: string, events: EventData[], expectedRevision: ExpectedRevision | undefined, principal: Principal | undefined): AppendPart[] {
     const streamIdBytes = validateStreamId(streamId);
     const expected = expectedRevision === undefined ? 'any' : validateExpectedRevision(expectedRevision);
-    return { streamId, streamIdBytes, events: validateEvents(events, streamIdBytes, this.options), expected };
+    this.policy.checkAccess(principal, streamId, 'write');
+    this.policy.checkNotDeleted(streamId);
+    if (isMetastream(streamId)) validateMetadataEvents(events);
+    const part: AppendPart = { streamId, streamIdBytes, events: validateEvents(events, streamIdBytes, this.options), expected };
+    if (isMetastream(streamId) || part.events.length === 0) return [part];
+    const state = this.policy.stateOf(streamId);
+    if (!state.softDeleted) return [part];
+    const count = this.queries.eventCount(streamId);
+    return [{ ...part, expected: undeletedExpectation(streamId, expected, count) }, this.metadataPart(streamId, state, withTruncateBefore(state.raw, count))];
   }
 
-  /** Events of one stream; [] when the stream does not exist. */
+  /** A part appending one `$metadata` event (JSON text) to `$$S`, expecting `$$S` as it is now. */
+  private metadataPart(streamId: string, state: StreamState, json: string, type = METADATA_EVENT_TYPE): AppendPart {
+    const metastream = metastreamOf(streamId);
+    const streamIdBytes = validateStreamId(metastream);
+    const expected: ExpectedRevision = state.metastreamCount === 0 ? 'no_stream' : BigInt(state.metastreamCount - 1);
+    const data = new Uint8Array(Buffer.from(json, 'utf8'));
+    return { streamId: metastream, streamIdBytes, events: validateEvents([{ type, data, contentType: CONTENT_TYPE_JSON }], streamIdBytes, this.options), expected };
+  }
+
+  /**
+   * Deletes a stream. Soft (default): its events become invisible and a later append brings it
+   * back; hard: a tombstone, after which every read or write of it throws StreamDeletedError.
+   * Resolves with the position of the metadata event that records the deletion.
+   */
+  deleteStream(streamId: string, options?: DeleteOptions): Promise<{ position: bigint }> {
+    try {
+      this.checkOpen();
+      checkOptionKeys(options, ['expectedRevision', 'hard', 'principal'], 'deleteStream');
+      const principal = validatePrincipal(options?.principal);
+      const streamIdBytes = validateStreamId(streamId);
+      if (isMetastream(streamId)) throw new InvalidArgumentError(`'${streamId}' is a metadata stream: delete '${streamOfMetastream(streamId)}' instead`);
+      const expected = options?.expectedRevision === undefined ? 'any' : validateExpectedRevision(options.expectedRevision);
+      this.policy.checkAccess(principal, streamId, 'delete');
+      this.policy.checkNotDeleted(streamId);
+      const state = this.policy.stateOf(streamId);
+      const count = this.queries.eventCount(streamId);
+      const target: AppendPart = { streamId, streamIdBytes, events: [], expected: state.softDeleted ? undeletedExpectation(streamId, expected, count) : expected };
+      const marker = options?.hard === true
+        ? this.metadataPart(streamId, state, '{}', STREAM_DELETED_EVENT_TYPE)
+        : this.metadataPart(streamId, state, withTruncateBefore(state.raw, 'deleted'));
+      const parts = [target, marker];
+      return this.committer.submit(parts, checkAppendSize(parts, this.options)).then((results) => ({ position: results[1].position }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Sets the metadata of a stream (a `$metadata` event in `$$S`; the latest one counts). */
+  setStreamMetadata(streamId: string, metadata: Record<string, unknown>, options?: AppendOptions): Promise<AppendResult> {
+    if (typeof streamId === 'string' && isMetastream(streamId)) {
+      return Promise.reject(new InvalidArgumentError(`'${streamId}' is a metadata stream and has no metadata of its own`));
+    }
+    return this.appendToStream(metastreamOf(streamId), [{ type: METADATA_EVENT_TYPE, data: metadata }], options);
+  }
+
+  /** The current metadata of a stream: the JSON object of the latest `$metadata` event, or null. */
+  async getStreamMetadata(streamId: string, options?: { principal?: Principal }): Promise<StreamMetadataResult> {
+    this.checkOpen();
+    checkOptionKeys(options, ['principal'], 'getStreamMetadata');
+    validateStreamId(streamId);
+    if (isMetastream(streamId)) throw new InvalidArgumentError(`'${streamId}' is a metadata stream and has no metadata of its own`);
+    this.policy.checkAccess(validatePrincipal(options?.principal), metastreamOf(streamId), 'read');
+    const state = this.policy.stateOf(streamId);
+    return { streamId, metadata: state.hardDeleted ? null : state.raw, metastreamRevision: BigInt(state.metastreamCount - 1), deleted: state.hardDeleted };
+  }
+
+  /**
+   * Events of one stream as its metadata shows them (truncated, aged out, soft-deleted: none);
+   * [] when the stream does not exist. Throws StreamDeletedError for a hard-deleted stream.
+   */
   async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
     this.checkOpen();
     validateStreamId(streamId);
     const read = parseReadStreamOptions(options);
-    const streams = this.parts.indexes.streams;
-    const streamNo = streams.find(streamId);
-    if (streamNo < 0 || read.maxCount === 0) return [];
-    const count = streams.revisionCount(streamNo);
-    let positions: Float64Array;
-    if (read.direction === 'forwards') {
-      const from = read.from === 'start' ? 0 : read.from === 'end' ? count : Math.min(Number(read.from), count);
-      positions = streams.positions(streamNo, from, Math.min(read.maxCount, count - from));
-    } else {
-      const from = read.from === 'end' ? count - 1 : read.from === 'start' ? 0 : Math.min(Number(read.from), count - 1);
-      const n = Math.min(read.maxCount, from + 1);
-      positions = streams.positions(streamNo, from - n + 1, n).reverse();
-    }
-    const out: RecordedEvent[] = [];
-    this.parts.reader.readPositions(positions, 0, positions.length, streamId, out);
-    return out;
+    this.policy.checkAccess(read.principal, streamId, 'read');
+    this.policy.checkNotDeleted(streamId);
+    if (isMetastream(streamId)) return this.queries.stream(streamId, 0, read);
+    const state = this.policy.stateOf(streamId);
+    if (state.softDeleted) return [];
+    const first = this.policy.firstVisibleRevision(state, this.queries.eventCount(streamId));
+    return this.policy.withoutExpired(state, this.queries.stream(streamId, first, read), this.options.clock.nowMs());
   }
 
-  /** Events of $all in position order (or reverse), optionally filtered. */
+  /** One event by revision ('end': the last), or null when there is none the stream's metadata shows. */
+  async readEvent(streamId: string, revision: bigint | 'end', options?: { principal?: Principal }): Promise<RecordedEvent | null> {
+    checkOptionKeys(options, ['principal'], 'readEvent');
+    if (revision !== 'end' && (typeof revision !== 'bigint' || revision < 0n)) throw new InvalidArgumentError(`revision must be a bigint >= 0n or 'end'`);
+    const principal = options?.principal;
+    const [event] = await this.readStream(streamId, revision === 'end'
+      ? { fromRevision: 'end', direction: 'backwards', maxCount: 1, ...(principal ? { principal } : {}) }
+      : { fromRevision: revision, direction: 'forwards', maxCount: 1, ...(principal ? { principal } : {}) });
+    return event !== undefined && (revision === 'end' || event.revision === revision) ? event : null;
+  }
+
+  /** Events of $all in position order (or reverse), optionally filtered. Every event, as written. */
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
     this.checkOpen();
     const read = parseReadAllOptions(options);
-    if (read.filter === undefined) return this.readRange(read);
-    if ('eventType' in read.filter) return this.readPositionList(this.parts.indexes.eventTypes.positions(read.filter.eventType), read);
-    if ('category' in read.filter) return this.readPositionList(this.parts.indexes.categories.positions(read.filter.category), read);
-    return this.readWithStreamPrefix(read.filter.streamPrefix, read);
+    this.policy.checkAccess(read.principal, ALL_STREAM, 'read');
+    return this.queries.all(read, read.filter);
   }
 
   /** Events of every stream in `category` (a stream's category is its id before the first '-'), in $all order. */
@@ -229,9 +349,9 @@ export class EventStore {
     try {
       this.checkOpen();
       const read = parseReadAllOptions(options);
-      const filter = read.filter ? { filter: read.filter } : {};
+      const rest = { ...(read.filter ? { filter: read.filter } : {}), ...(read.principal ? { principal: read.principal } : {}) };
       return new PagedEvents(
-        (fromPosition, maxCount) => this.readAll({ fromPosition, direction: read.direction, maxCount, ...filter }),
+        (fromPosition, maxCount) => this.readAll({ fromPosition, direction: read.direction, maxCount, ...rest }),
         (event) => event.position, read.from, read.direction, read.maxCount,
       );
     } catch (error) {
@@ -245,8 +365,9 @@ export class EventStore {
       this.checkOpen();
       validateStreamId(streamId);
       const read = parseReadStreamOptions(options);
+      const rest = read.principal ? { principal: read.principal } : {};
       return new PagedEvents(
-        (fromRevision, maxCount) => this.readStream(streamId, { fromRevision, direction: read.direction, maxCount }),
+        (fromRevision, maxCount) => this.readStream(streamId, { fromRevision, direction: read.direction, maxCount, ...rest }),
         (event) => event.revision, read.from, read.direction, read.maxCount,
       );
     } catch (error) {
@@ -254,80 +375,38 @@ export class EventStore {
     }
   }
 
-  private readRange(read: ParsedRead): RecordedEvent[] {
-    const next = this.parts.indexes.nextPosition;
-    const out: RecordedEvent[] = [];
-    if (next === 0 || read.maxCount === 0) return out;
-    if (read.direction === 'forwards') {
-      const from = read.from === 'start' ? 0 : read.from === 'end' ? next : Math.min(Number(read.from), next);
-      const n = Math.min(read.maxCount, next - from);
-      if (n > 0) this.parts.reader.readRange(from, n, true, out);
-    } else {
-      const from = read.from === 'start' ? 0 : read.from === 'end' ? next - 1 : Math.min(Number(read.from), next - 1);
-      this.parts.reader.readRange(from, Math.min(read.maxCount, from + 1), false, out);
-    }
-    return out;
-  }
-
-  private readPositionList(positions: Float64Array, read: ParsedRead): RecordedEvent[] {
-    const out: RecordedEvent[] = [];
-    if (positions.length === 0 || read.maxCount === 0) return out;
-    const forwards = read.direction === 'forwards';
-    // First index with position >= from (forwards), or last with position <= from (backwards).
-    const from = read.from === 'start' ? 0 : read.from === 'end' ? Number.MAX_SAFE_INTEGER : Number(read.from);
-    let lo = 0;
-    let hi = positions.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (forwards ? positions[mid] < from : positions[mid] <= from) lo = mid + 1;
-      else hi = mid;
-    }
-    if (forwards) {
-      const n = Math.min(read.maxCount, positions.length - lo);
-      this.parts.reader.readPositions(positions.slice(lo, lo + n), 0, n, null, out);
-    } else {
-      const n = Math.min(read.maxCount, lo);
-      this.parts.reader.readPositions(positions.slice(lo - n, lo).reverse(), 0, n, null, out);
-    }
-    return out;
-  }
-
-  private readWithStreamPrefix(prefix: string, read: ParsedRead): RecordedEvent[] {
-    const out: RecordedEvent[] = [];
-    let from = read.from;
-    for (;;) {
-      const page = this.readRange({ from, direction: read.direction, maxCount: READ_BATCH_RECORDS_MAX });
-      for (const event of page) {
-        if (out.length === read.maxCount) return out;
-        if (event.streamId.startsWith(prefix)) out.push(event);
-      }
-      if (page.length < READ_BATCH_RECORDS_MAX || out.length === read.maxCount) return out;
-      const last = page[page.length - 1].position;
-      if (read.direction === 'backwards' && last === 0n) return out;
-      from = read.direction === 'forwards' ? last + 1n : last - 1n;
-    }
-  }
-
-  /** Whether the stream exists, its last revision and event count. */
-  async streamInfo(streamId: string): Promise<StreamInfo> {
+  /** Whether the stream exists (and is not deleted), its last revision and event count. */
+  async streamInfo(streamId: string, options?: { principal?: Principal }): Promise<StreamInfo> {
     this.checkOpen();
+    checkOptionKeys(options, ['principal'], 'streamInfo');
     validateStreamId(streamId);
-    const streams = this.parts.indexes.streams;
-    const streamNo = streams.find(streamId);
-    const count = streamNo < 0 ? 0 : streams.revisionCount(streamNo);
+    this.policy.checkAccess(validatePrincipal(options?.principal), streamId, 'read');
+    const count = this.queries.eventCount(streamId);
+    const state = isMetastream(streamId) ? null : this.policy.stateOf(streamId);
+    const deleted = state === null ? false : state.hardDeleted ? 'hard' : state.softDeleted ? 'soft' : false;
     return {
       streamId,
-      exists: count > 0,
+      exists: count > 0 && deleted === false,
+      deleted,
       lastRevision: BigInt(count - 1),
       eventCount: BigInt(count),
-      lastPosition: count > 0 ? BigInt(streams.positionOf(streamNo, count - 1)) : -1n,
+      lastPosition: count > 0 ? BigInt(this.queries.positionOf(streamId, count - 1)) : -1n,
     };
+  }
+
+  /**
+   * Calls `listener` with the new head position each time appends became durable and readable.
+   * Called synchronously on the commit path: keep it short (schedule work). Returns the remover.
+   */
+  onAppended(listener: (headPosition: bigint) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   /** Position of the last durable event, -1n for an empty store. Positions are dense: count = head + 1. */
   async headPosition(): Promise<bigint> {
     this.checkOpen();
-    return BigInt(this.parts.indexes.nextPosition - 1);
+    return BigInt(this.queries.headPosition);
   }
 
   /**

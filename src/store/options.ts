@@ -34,6 +34,8 @@ export interface EventStoreOptions {
   idempotencyWindowEvents?: number;
   /** Width of stream-id hashes in the stream table (tests lower it to force collisions). */
   streamHashBits?: number;
+  /** Whether anonymous principals hold the `$all` role on user streams (default true, as EventStoreDB ≤ 22.10). */
+  allowAnonymousStreamAccess?: boolean;
   /** The file-system seam (the crash harness passes a simulated disk). */
   fileSystem?: FileSystem;
   clock?: Clock;
@@ -49,6 +51,7 @@ export interface ResolvedOptions {
   readonly checkpointIntervalMs: number;
   readonly idempotencyWindowEvents: number;
   readonly streamHashBits: number;
+  readonly allowAnonymousStreamAccess: boolean;
   readonly fileSystem: FileSystem;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -56,7 +59,7 @@ export interface ResolvedOptions {
 
 const KNOWN = new Set<string>([
   'chunkSizeBytes', 'maxEventBytes', 'maxAppendBytes', 'maxAppendEvents', 'maxPendingAppends', 'checkpointIntervalMs',
-  'idempotencyWindowEvents', 'streamHashBits', 'fileSystem', 'clock', 'logger',
+  'idempotencyWindowEvents', 'streamHashBits', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
 ]);
 
 function integer(options: EventStoreOptions, name: keyof EventStoreOptions, fallback: number, min: number, max: number): number {
@@ -78,6 +81,9 @@ export function resolveOptions(options: EventStoreOptions = {}): ResolvedOptions
   const appendRoom = Math.min(APPEND_BYTES_MAX, chunkSizeBytes - CHUNK_HEADER_BYTES);
   const maxAppendBytes = integer(options, 'maxAppendBytes', Math.min(APPEND_BYTES_DEFAULT, appendRoom), RECORD_BYTES_MIN, appendRoom);
   const maxEventBytes = integer(options, 'maxEventBytes', Math.min(EVENT_BYTES_DEFAULT, maxAppendBytes), RECORD_BYTES_MIN, Math.min(RECORD_BYTES_MAX, maxAppendBytes));
+  if (options.allowAnonymousStreamAccess !== undefined && typeof options.allowAnonymousStreamAccess !== 'boolean') {
+    throw new InvalidOptionError('option allowAnonymousStreamAccess must be a boolean');
+  }
   for (const name of ['fileSystem', 'clock', 'logger'] as const) {
     if (options[name] !== undefined && (typeof options[name] !== 'object' || options[name] === null)) {
       throw new InvalidOptionError(`option ${name} must be an object`);
@@ -92,6 +98,7 @@ export function resolveOptions(options: EventStoreOptions = {}): ResolvedOptions
     checkpointIntervalMs: integer(options, 'checkpointIntervalMs', CHECKPOINT_INTERVAL_MS_DEFAULT, 0, CHECKPOINT_INTERVAL_MS_MAX),
     idempotencyWindowEvents: integer(options, 'idempotencyWindowEvents', IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, 0, IDEMPOTENCY_WINDOW_EVENTS_MAX),
     streamHashBits: integer(options, 'streamHashBits', STREAM_HASH_BITS_DEFAULT, 1, 64),
+    allowAnonymousStreamAccess: options.allowAnonymousStreamAccess ?? true,
     fileSystem: options.fileSystem ?? nodeFileSystem,
     clock: options.clock ?? systemClock,
     logger: options.logger ?? stderrLogger,

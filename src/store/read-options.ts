@@ -1,6 +1,7 @@
 // Parsing and validation of read options: unknown keys and bad values are InvalidArgumentErrors.
 
 import { InvalidArgumentError } from '../util/errors.js';
+import { validatePrincipal, type Principal } from './access.js';
 import { POSITION_MAX, READ_EVENTS_MAX } from '../util/limits.js';
 
 export type Direction = 'forwards' | 'backwards';
@@ -12,6 +13,8 @@ export interface ReadStreamOptions {
   direction?: Direction;
   /** Most events to return; default all. */
   maxCount?: number | bigint;
+  /** Whose read this is (access control); absent: the embedding process. */
+  principal?: Principal;
 }
 
 export type ReadAllFilter = { streamPrefix: string } | { eventType: string } | { category: string };
@@ -22,19 +25,26 @@ export interface ReadAllOptions {
   direction?: Direction;
   maxCount?: number | bigint;
   filter?: ReadAllFilter;
+  principal?: Principal;
 }
 
 export interface ParsedRead {
   from: ReadFrom;
   direction: Direction;
   maxCount: number;
+  principal?: Principal;
 }
 
-function checkKeys(options: object, allowed: readonly string[], what: string): void {
+/** Throws InvalidArgumentError for an options value that is not an object or has unknown keys. */
+export function checkOptionKeys(options: unknown, allowed: readonly string[], what: string): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`${what} options must be an object`);
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) throw new InvalidArgumentError(`unknown ${what} option '${key}'`);
   }
 }
+
+const checkKeys = (options: object, allowed: readonly string[], what: string): void => checkOptionKeys(options, allowed, what);
 
 function parseCommon(options: Record<string, unknown>, fromKey: string): ParsedRead {
   const direction = options.direction ?? 'forwards';
@@ -48,20 +58,21 @@ function parseCommon(options: Record<string, unknown>, fromKey: string): ParsedR
   if (typeof maxCount !== 'number' || !Number.isInteger(maxCount) || maxCount < 0 || maxCount > READ_EVENTS_MAX) {
     throw new InvalidArgumentError(`maxCount must be an integer in [0, ${READ_EVENTS_MAX}]`);
   }
-  return { from: from as ReadFrom, direction, maxCount };
+  const principal = validatePrincipal(options.principal);
+  return { from: from as ReadFrom, direction, maxCount, ...(principal ? { principal } : {}) };
 }
 
 export function parseReadStreamOptions(options: ReadStreamOptions | undefined): ParsedRead {
   if (options === undefined) return parseCommon({}, 'fromRevision');
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('read options must be an object');
-  checkKeys(options, ['fromRevision', 'direction', 'maxCount'], 'readStream');
+  checkKeys(options, ['fromRevision', 'direction', 'maxCount', 'principal'], 'readStream');
   return parseCommon(options as Record<string, unknown>, 'fromRevision');
 }
 
 export function parseReadAllOptions(options: ReadAllOptions | undefined): ParsedRead & { filter: ReadAllFilter | undefined } {
   if (options === undefined) return { ...parseCommon({}, 'fromPosition'), filter: undefined };
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('read options must be an object');
-  checkKeys(options, ['fromPosition', 'direction', 'maxCount', 'filter'], 'readAll');
+  checkKeys(options, ['fromPosition', 'direction', 'maxCount', 'filter', 'principal'], 'readAll');
   const filter = options.filter;
   if (filter !== undefined) {
     if (typeof filter !== 'object' || filter === null) throw new InvalidArgumentError('filter must be an object');

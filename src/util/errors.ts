@@ -115,3 +115,27 @@ export class StoreOverloadedError extends AnnalError {
   override readonly code = 'STORE_OVERLOADED';
   override name = 'StoreOverloadedError';
 }
+
+/** The stream was hard-deleted (tombstoned): it can be neither read nor written again. */
+export class StreamDeletedError extends AnnalError {
+  override readonly code = 'STREAM_DELETED';
+  override name = 'StreamDeletedError';
+  readonly streamId: string;
+  constructor(streamId: string) {
+    super(`stream '${streamId}' is deleted`);
+    this.streamId = streamId;
+  }
+}
+
+/** The caller's principal lacks the role that the stream's access control list asks for. */
+export class AccessDeniedError extends AnnalError {
+  override readonly code = 'ACCESS_DENIED';
+  override name = 'AccessDeniedError';
+  readonly streamId: string;
+  readonly operation: string;
+  constructor(streamId: string, operation: string) {
+    super(`access denied: ${operation} on '${streamId}'`);
+    this.streamId = streamId;
+    this.operation = operation;
+  }
+}

@@ -23,16 +23,20 @@ export class StreamTable {
     this.positionsOut = new WasmRegion(wasm, POSITIONS_BATCH * 8);
   }
 
+  /** Stages the key's UTF-8; -1 when it is longer than any stored stream id can be. */
   private stageKey(streamId: string): number {
-    const { written } = utf8Encoder.encodeInto(streamId, this.wasm.u8.subarray(this.key.ptr, this.key.ptr + this.key.capacity));
-    assert(written > 0 && written <= STREAM_ID_BYTES_MAX, 'stream id was validated before lookup');
-    return written;
+    const { read, written } = utf8Encoder.encodeInto(streamId, this.wasm.u8.subarray(this.key.ptr, this.key.ptr + this.key.capacity));
+    assert(written > 0, 'stream ids are not empty');
+    return read < streamId.length || written > STREAM_ID_BYTES_MAX ? -1 : written;
   }
 
-  /** The stream's number, or -1 when no event was ever indexed for it. */
+  /**
+   * The stream's number, or -1 when no event was ever indexed for it. Ids longer than
+   * STREAM_ID_BYTES_MAX (a metastream `$$S` of a longest S) cannot be stored, so they are absent.
+   */
   find(streamId: string): number {
     const length = this.stageKey(streamId);
-    return this.wasm.k.tableFind(this.table, this.key.ptr, length);
+    return length < 0 ? -1 : this.wasm.k.tableFind(this.table, this.key.ptr, length);
   }
 
   /** How many revisions the stream holds: its last revision + 1. */

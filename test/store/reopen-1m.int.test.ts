@@ -83,7 +83,7 @@ describe('reopen 1m', () => {
           if (r % 97 === 0) expectWellFormed(event);
         });
         expect(await store.streamInfo(id)).toEqual({
-          streamId: id, exists: true, lastRevision: BigInt(EVENTS / STREAMS - 1), eventCount: BigInt(EVENTS / STREAMS), lastPosition: events[events.length - 1].position,
+          streamId: id, exists: true, deleted: false, lastRevision: BigInt(EVENTS / STREAMS - 1), eventCount: BigInt(EVENTS / STREAMS), lastPosition: events[events.length - 1].position,
         });
       }
       for (const p of sample.slice(0, 200)) expectWellFormed((await store.readAll({ fromPosition: BigInt(p), maxCount: 1 }))[0]);

@@ -246,7 +246,7 @@ export class StoreModel {
     const list = this.streams.get(streamId) ?? [];
     const last = list[list.length - 1];
     return {
-      streamId, exists: list.length > 0, lastRevision: BigInt(list.length - 1), eventCount: BigInt(list.length),
+      streamId, exists: list.length > 0, deleted: false, lastRevision: BigInt(list.length - 1), eventCount: BigInt(list.length),
       lastPosition: last === undefined ? -1n : BigInt(last.position),
     };
   }

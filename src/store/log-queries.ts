@@ -1,0 +1,120 @@
+// Raw reads of the log through the indexes: a stream's events by revision, $all by position, and
+// the filtered $all reads. No access control and no metadata: the callers apply those.
+
+import { READ_BATCH_RECORDS_MAX } from '../util/limits.js';
+import type { StoreIndexes } from '../index/store-indexes.js';
+import type { ParsedRead, ReadAllFilter } from './read-options.js';
+import type { RecordReader } from './record-reader.js';
+import type { RecordedEvent } from './recorded-event.js';
+
+export class LogQueries {
+  constructor(private readonly indexes: StoreIndexes, private readonly reader: RecordReader) {}
+
+  /** How many events the stream holds (its last revision + 1); 0 when it has none. */
+  eventCount(streamId: string): number {
+    const streams = this.indexes.streams;
+    const streamNo = streams.find(streamId);
+    return streamNo < 0 ? 0 : streams.revisionCount(streamNo);
+  }
+
+  /** Position of a revision that exists. */
+  positionOf(streamId: string, revision: number): number {
+    return this.indexes.streams.positionOf(this.indexes.streams.find(streamId), revision);
+  }
+
+  /** The stream's last event, or null when it has none. */
+  lastEvent(streamId: string): RecordedEvent | null {
+    const [last] = this.stream(streamId, 0, { from: 'end', direction: 'backwards', maxCount: 1 });
+    return last ?? null;
+  }
+
+  /**
+   * Events of one stream from `read.from`, never below revision `firstVisible` (truncation and
+   * `$maxCount` hide the rest).
+   */
+  stream(streamId: string, firstVisible: number, read: ParsedRead): RecordedEvent[] {
+    const streams = this.indexes.streams;
+    const streamNo = streams.find(streamId);
+    if (streamNo < 0 || read.maxCount === 0) return [];
+    const count = streams.revisionCount(streamNo);
+    let positions: Float64Array;
+    if (read.direction === 'forwards') {
+      const from = Math.max(firstVisible, read.from === 'start' ? 0 : read.from === 'end' ? count : Math.min(Number(read.from), count));
+      positions = streams.positions(streamNo, from, Math.max(0, Math.min(read.maxCount, count - from)));
+    } else {
+      const from = read.from === 'end' ? count - 1 : read.from === 'start' ? 0 : Math.min(Number(read.from), count - 1);
+      const n = Math.max(0, Math.min(read.maxCount, from + 1 - firstVisible));
+      positions = streams.positions(streamNo, from - n + 1, n).reverse();
+    }
+    const out: RecordedEvent[] = [];
+    this.reader.readPositions(positions, 0, positions.length, streamId, out);
+    return out;
+  }
+
+  /** Events of $all, optionally filtered by event type, category or stream-id prefix. */
+  all(read: ParsedRead, filter: ReadAllFilter | undefined): RecordedEvent[] {
+    if (filter === undefined) return this.range(read);
+    if ('eventType' in filter) return this.positionList(this.indexes.eventTypes.positions(filter.eventType), read);
+    if ('category' in filter) return this.positionList(this.indexes.categories.positions(filter.category), read);
+    return this.withStreamPrefix(filter.streamPrefix, read);
+  }
+
+  /** Position of the last durable event, -1 when there is none. */
+  get headPosition(): number {
+    return this.indexes.nextPosition - 1;
+  }
+
+  private range(read: ParsedRead): RecordedEvent[] {
+    const next = this.indexes.nextPosition;
+    const out: RecordedEvent[] = [];
+    if (next === 0 || read.maxCount === 0) return out;
+    if (read.direction === 'forwards') {
+      const from = read.from === 'start' ? 0 : read.from === 'end' ? next : Math.min(Number(read.from), next);
+      const n = Math.min(read.maxCount, next - from);
+      if (n > 0) this.reader.readRange(from, n, true, out);
+    } else {
+      const from = read.from === 'start' ? 0 : read.from === 'end' ? next - 1 : Math.min(Number(read.from), next - 1);
+      this.reader.readRange(from, Math.min(read.maxCount, from + 1), false, out);
+    }
+    return out;
+  }
+
+  private positionList(positions: Float64Array, read: ParsedRead): RecordedEvent[] {
+    const out: RecordedEvent[] = [];
+    if (positions.length === 0 || read.maxCount === 0) return out;
+    const forwards = read.direction === 'forwards';
+    // First index with position >= from (forwards), or last with position <= from (backwards).
+    const from = read.from === 'start' ? 0 : read.from === 'end' ? Number.MAX_SAFE_INTEGER : Number(read.from);
+    let lo = 0;
+    let hi = positions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (forwards ? positions[mid] < from : positions[mid] <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    if (forwards) {
+      const n = Math.min(read.maxCount, positions.length - lo);
+      this.reader.readPositions(positions.slice(lo, lo + n), 0, n, null, out);
+    } else {
+      const n = Math.min(read.maxCount, lo);
+      this.reader.readPositions(positions.slice(lo - n, lo).reverse(), 0, n, null, out);
+    }
+    return out;
+  }
+
+  private withStreamPrefix(prefix: string, read: ParsedRead): RecordedEvent[] {
+    const out: RecordedEvent[] = [];
+    let from = read.from;
+    for (;;) {
+      const page = this.range({ from, direction: read.direction, maxCount: READ_BATCH_RECORDS_MAX });
+      for (const event of page) {
+        if (out.length === read.maxCount) return out;
+        if (event.streamId.startsWith(prefix)) out.push(event);
+      }
+      if (page.length < READ_BATCH_RECORDS_MAX || out.length === read.maxCount) return out;
+      const last = page[page.length - 1].position;
+      if (read.direction === 'backwards' && last === 0n) return out;
+      from = read.direction === 'forwards' ? last + 1n : last - 1n;
+    }
+  }
+}
