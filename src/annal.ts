@@ -13,7 +13,9 @@ export type { Clock } from './util/clock.js';
 export {
   AnnalError, WrongExpectedVersionError, CorruptionError, InvalidStreamIdError, InvalidEventError, EventTooLargeError,
   AppendTooLargeError, InvalidOptionError, InvalidArgumentError, StoreClosedError, StoreFailedError, StoreLockedError,
-  StoreOverloadedError, type ExpectedRevision,
+  StoreOverloadedError, StreamDeletedError, AccessDeniedError, type ExpectedRevision,
 } from './util/errors.js';
+export type { Principal } from './store/access.js';
+export type { DeleteOptions, StreamMetadataResult } from './store/event-store.js';
 export { verifyStore } from './store/verify.js';
 export type { VerifyReport } from './store/verify.js';

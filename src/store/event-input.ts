@@ -41,7 +41,9 @@ export function validateStreamId(streamId: unknown): number {
   if (typeof streamId !== 'string' || streamId.length === 0) throw new InvalidStreamIdError('stream id must be a non-empty string');
   if (!streamId.isWellFormed()) throw new InvalidStreamIdError('stream id is not well-formed Unicode (lone surrogate)');
   const bytes = Buffer.byteLength(streamId, 'utf8');
-  if (bytes > STREAM_ID_BYTES_MAX) throw new InvalidStreamIdError(`stream id is ${bytes} bytes, more than STREAM_ID_BYTES_MAX = ${STREAM_ID_BYTES_MAX}`);
+  // The metadata stream `$$S` of a longest S is two bytes longer than S.
+  const limit = streamId.startsWith('$$') ? STREAM_ID_BYTES_MAX + 2 : STREAM_ID_BYTES_MAX;
+  if (bytes > limit) throw new InvalidStreamIdError(`stream id is ${bytes} bytes, more than STREAM_ID_BYTES_MAX = ${STREAM_ID_BYTES_MAX}${limit > STREAM_ID_BYTES_MAX ? ' (+ 2 for a $$ metadata stream)' : ''}`);
   return bytes;
 }
 

@@ -2,7 +2,7 @@
 // atomic multi-stream appends and $all / stream / category reads, all in-process.
 
 import { assert } from '../util/assert.js';
-import { CorruptionError, InvalidArgumentError, StoreClosedError, type ExpectedRevision } from '../util/errors.js';
+import { CorruptionError, InvalidArgumentError, InvalidStreamIdError, StoreClosedError, type ExpectedRevision } from '../util/errors.js';
 import { uuidFromBytes } from '../util/bytes.js';
 import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, RECORD_BYTES_MAX } from '../util/limits.js';
 import { Wasm } from '../wasm/kernels.js';
@@ -19,7 +19,7 @@ import { StoreIndexes } from '../index/store-indexes.js';
 import { Committer, type AppendPart, type AppendResult } from './committer.js';
 import { CONTENT_TYPE_JSON, checkAppendSize, validateEvents, validateStreamId, type EventData } from './event-input.js';
 import { validateExpectedRevision } from './expected-revision.js';
-import { checkOptionKeys, parseReadAllOptions, parseReadStreamOptions, type ReadAllOptions, type ReadStreamOptions } from './read-options.js';
+import { checkOptionKeys, parseReadAllOptions, parseReadStreamOptions, type ParsedRead, type ReadAllOptions, type ReadStreamOptions } from './read-options.js';
 import { validatePrincipal, type Principal } from './access.js';
 import { LogQueries } from './log-queries.js';
 import { StreamPolicy, type StreamState } from './stream-policy.js';
@@ -232,12 +232,15 @@ export class EventStore {
     this.policy.checkAccess(principal, streamId, 'write');
     this.policy.checkNotDeleted(streamId);
     if (isMetastream(streamId)) validateMetadataEvents(events);
+    if (streamId === ALL_STREAM) throw new InvalidStreamIdError(`'${ALL_STREAM}' is the log itself and cannot be written to`);
     const part: AppendPart = { streamId, streamIdBytes, events: validateEvents(events, streamIdBytes, this.options), expected };
-    if (isMetastream(streamId) || part.events.length === 0) return [part];
+    if (isMetastream(streamId)) return [part];
     const state = this.policy.stateOf(streamId);
     if (!state.softDeleted) return [part];
     const count = this.queries.eventCount(streamId);
-    return [{ ...part, expected: undeletedExpectation(streamId, expected, count) }, this.metadataPart(streamId, state, withTruncateBefore(state.raw, count))];
+    const undeleted = { ...part, expected: undeletedExpectation(streamId, expected, count) };
+    // An empty append only checks the expectation: it brings nothing back.
+    return part.events.length === 0 ? [undeleted] : [undeleted, this.metadataPart(streamId, state, withTruncateBefore(state.raw, count))];
   }
 
   /** A part appending one `$metadata` event (JSON text) to `$$S`, expecting `$$S` as it is now. */
@@ -261,6 +264,7 @@ export class EventStore {
       const principal = validatePrincipal(options?.principal);
       const streamIdBytes = validateStreamId(streamId);
       if (isMetastream(streamId)) throw new InvalidArgumentError(`'${streamId}' is a metadata stream: delete '${streamOfMetastream(streamId)}' instead`);
+      if (streamId === ALL_STREAM) throw new InvalidStreamIdError(`'${ALL_STREAM}' is the log itself and cannot be deleted`);
       const expected = options?.expectedRevision === undefined ? 'any' : validateExpectedRevision(options.expectedRevision);
       this.policy.checkAccess(principal, streamId, 'delete');
       this.policy.checkNotDeleted(streamId);
@@ -279,8 +283,11 @@ export class EventStore {
 
   /** Sets the metadata of a stream (a `$metadata` event in `$$S`; the latest one counts). */
   setStreamMetadata(streamId: string, metadata: Record<string, unknown>, options?: AppendOptions): Promise<AppendResult> {
-    if (typeof streamId === 'string' && isMetastream(streamId)) {
-      return Promise.reject(new InvalidArgumentError(`'${streamId}' is a metadata stream and has no metadata of its own`));
+    try {
+      validateStreamId(streamId);
+      if (isMetastream(streamId)) throw new InvalidArgumentError(`'${streamId}' is a metadata stream and has no metadata of its own`);
+    } catch (error) {
+      return Promise.reject(error);
     }
     return this.appendToStream(metastreamOf(streamId), [{ type: METADATA_EVENT_TYPE, data: metadata }], options);
   }
@@ -310,7 +317,24 @@ export class EventStore {
     const state = this.policy.stateOf(streamId);
     if (state.softDeleted) return [];
     const first = this.policy.firstVisibleRevision(state, this.queries.eventCount(streamId));
-    return this.policy.withoutExpired(state, this.queries.stream(streamId, first, read), this.options.clock.nowMs());
+    if (state.metadata?.maxAge === undefined) return this.queries.stream(streamId, first, read);
+    return this.readUnexpired(streamId, first, read, state);
+  }
+
+  /** A page of a stream with `$maxAge`: expired events are skipped before `maxCount` is counted. */
+  private readUnexpired(streamId: string, first: number, read: ParsedRead, state: StreamState): RecordedEvent[] {
+    const now = this.options.clock.nowMs();
+    const out: RecordedEvent[] = [];
+    let from = read.from;
+    for (;;) {
+      const want = read.maxCount - out.length;
+      const page = this.queries.stream(streamId, first, { ...read, from, maxCount: want });
+      out.push(...this.policy.withoutExpired(state, page, now));
+      if (out.length >= read.maxCount || page.length < want) return out;
+      const last = page[page.length - 1].revision;
+      if (read.direction === 'backwards' && last === 0n) return out;
+      from = read.direction === 'forwards' ? last + 1n : last - 1n;
+    }
   }
 
   /** One event by revision ('end': the last), or null when there is none the stream's metadata shows. */

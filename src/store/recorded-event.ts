@@ -102,6 +102,18 @@ export class RecordedEvent {
     return this.#metadata;
   }
 
+  /** The data exactly as stored (JSON text or binary), as a view owned by this event. */
+  dataBytes(): Uint8Array {
+    const at = this.#payloadAt() + this.#metadataBytes;
+    return new Uint8Array(this.#bytes.buffer, this.#bytes.byteOffset + at, this.#dataBytes);
+  }
+
+  /** The metadata exactly as stored, or undefined when the event was appended without. */
+  metadataBytes(): Uint8Array | undefined {
+    if (!(this.#flags & FLAG_METADATA_PRESENT)) return undefined;
+    return new Uint8Array(this.#bytes.buffer, this.#bytes.byteOffset + this.#payloadAt(), this.#metadataBytes);
+  }
+
   #payloadAt(): number {
     return this.#at + RECORD_HEADER_BYTES + this.#streamIdBytes + this.#eventTypeBytes;
   }

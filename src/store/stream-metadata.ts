@@ -38,10 +38,10 @@ function roles(value: unknown, where: string): AclRoles {
   throw new InvalidEventError(`metadata ${where} must be a role name or an array of role names`);
 }
 
-function count(value: unknown, key: string): number | undefined {
+function count(value: unknown, key: string, min = 0): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || Math.floor(value) !== value) {
-    throw new InvalidEventError(`metadata ${key} must be a non-negative integer`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || Math.floor(value) !== value) {
+    throw new InvalidEventError(`metadata ${key} must be an integer of at least ${min}`);
   }
   return value;
 }
@@ -65,8 +65,8 @@ export function parseStreamMetadata(json: unknown): StreamMetadata {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidEventError('stream metadata must be a JSON object');
   const raw = json as Record<string, unknown>;
   const metadata: { -readonly [K in keyof StreamMetadata]: StreamMetadata[K] } = {};
-  metadata.maxCount = count(raw.$maxCount, '$maxCount');
-  metadata.maxAge = count(raw.$maxAge, '$maxAge');
+  metadata.maxCount = count(raw.$maxCount, '$maxCount', 1);
+  metadata.maxAge = count(raw.$maxAge, '$maxAge', 1);
   metadata.truncateBefore = count(raw.$tb, '$tb');
   metadata.cacheControl = count(raw.$cacheControl, '$cacheControl');
   if (raw.$acl !== undefined && raw.$acl !== null) metadata.acl = parseAcl(raw.$acl, '$acl');

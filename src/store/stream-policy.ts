@@ -56,8 +56,10 @@ export class StreamPolicy {
     let raw: Record<string, unknown> | null = null;
     let metadata: StreamMetadata | null = null;
     try {
-      const data = last.data;
-      if (typeof data === 'object' && data !== null && !Array.isArray(data) && !(data instanceof Uint8Array)) {
+      // Metadata appended as bytes is validated as JSON (stream-writes.ts) but stored as binary:
+      // parse it here too, or metadata the append accepted would be ignored.
+      const data = last.data instanceof Uint8Array ? JSON.parse(Buffer.from(last.data).toString('utf8')) as unknown : last.data;
+      if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
         raw = data as Record<string, unknown>;
         metadata = parseStreamMetadata(raw);
       }

@@ -23,11 +23,11 @@ export class StreamTable {
     this.positionsOut = new WasmRegion(wasm, POSITIONS_BATCH * 8);
   }
 
-  /** Stages the key's UTF-8; -1 when it is longer than any stored stream id can be. */
+  /** Stages the key's UTF-8; -1 when it is longer than any stored stream id (a `$$` metadata stream's) can be. */
   private stageKey(streamId: string): number {
     const { read, written } = utf8Encoder.encodeInto(streamId, this.wasm.u8.subarray(this.key.ptr, this.key.ptr + this.key.capacity));
     assert(written > 0, 'stream ids are not empty');
-    return read < streamId.length || written > STREAM_ID_BYTES_MAX ? -1 : written;
+    return read < streamId.length || written > STREAM_ID_BYTES_MAX + 2 ? -1 : written;
   }
 
   /**
