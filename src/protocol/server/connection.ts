@@ -1,0 +1,224 @@
+// One client connection: frames in, packages decoded, requests dispatched concurrently (answers go
+// out as they complete, matched by correlation id), heartbeats, authentication, volatile
+// subscriptions, and every way a misbehaving peer is cut off. format-spec/protocol.md §8, §10.
+
+import type { Socket } from 'node:net';
+import { AnnalError } from '../../util/errors.js';
+import type { Logger } from '../../util/logger.js';
+import { ANONYMOUS, type Principal } from '../../store/access.js';
+import type { EventStore } from '../../store/event-store.js';
+import type { LiveFeed } from '../../subscriptions/live-feed.js';
+import { TcpCommand, commandName, isClientRequest } from '../wire/commands.js';
+import { LengthPrefixFramer } from '../wire/framer.js';
+import { ZERO_GUID } from '../wire/guid.js';
+import { COMMAND_PAYLOADS, messages, NotHandledReason } from '../wire/messages.js';
+import { TcpFlags, decodePackage, encodePackageFrame, makePackage, type TcpPackage } from '../wire/package.js';
+import { WireError } from '../wire/wire-error.js';
+import { filteredReadAllEvents, readAllEvents, readEvent, readStreamEvents } from './read-operations.js';
+import type { Reply } from './reply.js';
+import { SendQueue } from './send-queue.js';
+import { FRAME_COMPLETION_MS_MAX, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, REQUESTS_IN_FLIGHT_MAX } from './server-limits.js';
+import { Subscriptions } from './subscriptions.js';
+import { Transactions, deleteStream, writeEvents } from './write-operations.js';
+import { persistentSubscriptionReply } from './not-supported.js';
+
+/** Checks a login; null when it is unknown, wrong, disabled or throttled. */
+export interface Authenticator {
+  authenticate(login: string, password: string, source: string): Promise<Principal | null>;
+}
+
+export interface ServerContext {
+  readonly store: EventStore;
+  readonly feed: LiveFeed;
+  readonly transactions: Transactions;
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+}
+
+const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
+
+export class Connection {
+  private readonly framer = new LengthPrefixFramer();
+  private readonly queue: SendQueue;
+  private readonly subscriptions: Subscriptions;
+  private defaultPrincipal: Principal = ANONYMOUS;
+  private inFlight = 0;
+  private lastReceivedMs = Date.now();
+  private heartbeatSentMs = 0;
+  private frameStartedMs = 0;
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly socket: Socket, private readonly context: ServerContext, private readonly onClose: (connection: Connection) => void) {
+    this.queue = new SendQueue(socket, (reason) => this.close(reason));
+    this.subscriptions = new Subscriptions(context.store, context.feed, (frame) => this.queue.send(frame));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (error) => this.close(`socket error: ${error.message}`));
+    socket.on('close', () => this.close(null));
+    this.timer = setInterval(() => this.tick(), Math.min(HEARTBEAT_INTERVAL_MS, 1000));
+    this.timer.unref();
+  }
+
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  /** Closes the connection; `reason` (when not a normal close) is logged. */
+  close(reason: string | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.subscriptions.closeAll();
+    this.queue.close();
+    if (reason !== null) this.context.logger.warn('closing a client connection', { remote: this.remote, reason });
+    this.socket.destroy();
+    this.onClose(this);
+  }
+
+  private receive(chunk: Buffer): void {
+    this.lastReceivedMs = Date.now();
+    try {
+      for (const frame of this.framer.feed(chunk)) this.dispatch(frame);
+    } catch (error) {
+      // A framing error desynchronises the byte stream: say why, then hang up.
+      this.reply(ZERO_GUID, { command: TcpCommand.BadRequest, payload: utf8(error instanceof Error ? error.message : String(error)) });
+      this.close(`framing error: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    this.frameStartedMs = this.framer.bufferedBytes > 0 ? this.frameStartedMs || Date.now() : 0;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    if (this.frameStartedMs !== 0 && now - this.frameStartedMs > FRAME_COMPLETION_MS_MAX) {
+      this.close(`a frame was not completed within ${FRAME_COMPLETION_MS_MAX} ms (FRAME_COMPLETION_MS_MAX)`);
+      return;
+    }
+    const silentMs = now - this.lastReceivedMs;
+    if (silentMs > HEARTBEAT_INTERVAL_MS + HEARTBEAT_TIMEOUT_MS) {
+      this.close(`no package for ${silentMs} ms (HEARTBEAT_TIMEOUT_MS)`);
+    } else if (silentMs > HEARTBEAT_INTERVAL_MS && now - this.heartbeatSentMs > HEARTBEAT_INTERVAL_MS) {
+      this.heartbeatSentMs = now;
+      this.queue.send(encodePackageFrame(makePackage(TcpCommand.HeartbeatRequestCommand, crypto.randomUUID())), true);
+    }
+  }
+
+  private reply(correlationId: string, reply: Reply, urgent = false): void {
+    if (this.closed) return;
+    this.queue.send(encodePackageFrame(makePackage(reply.command, correlationId, reply.payload)), urgent);
+  }
+
+  private dispatch(frame: Uint8Array): void {
+    let pkg: TcpPackage;
+    try {
+      pkg = decodePackage(frame);
+    } catch (error) {
+      // The header itself is unreadable: no correlation id to answer to.
+      this.reply(ZERO_GUID, { command: TcpCommand.BadRequest, payload: utf8((error as Error).message) });
+      this.close(`bad package: ${(error as Error).message}`);
+      return;
+    }
+    if (pkg.flags & TcpFlags.TrustedWrite) {
+      this.reply(pkg.correlationId, { command: TcpCommand.BadRequest, payload: utf8('the TrustedWrite flag is for node-to-node traffic only') });
+      this.close('a client sent the TrustedWrite flag');
+      return;
+    }
+    switch (pkg.command) {
+      case TcpCommand.HeartbeatRequestCommand:
+        this.reply(pkg.correlationId, { command: TcpCommand.HeartbeatResponseCommand, payload: new Uint8Array(0) }, true);
+        return;
+      case TcpCommand.HeartbeatResponseCommand:
+      case TcpCommand.BadRequest:
+        return;
+      case TcpCommand.Ping:
+        this.reply(pkg.correlationId, { command: TcpCommand.Pong, payload: pkg.payload }, true);
+        return;
+      case TcpCommand.IdentifyClient:
+        this.context.logger.info('client identified', { remote: this.remote });
+        this.reply(pkg.correlationId, { command: TcpCommand.ClientIdentified, payload: new Uint8Array(0) });
+        return;
+    }
+    if (!isClientRequest(pkg.command) || !COMMAND_PAYLOADS.has(pkg.command)) {
+      this.reply(pkg.correlationId, { command: TcpCommand.BadRequest, payload: utf8(`unknown or unexpected command ${commandName(pkg.command)}`) });
+      return;
+    }
+    this.inFlight++;
+    if (this.inFlight >= REQUESTS_IN_FLIGHT_MAX) this.socket.pause();
+    void this.handle(pkg).then(
+      (reply) => {
+        if (reply !== null) this.reply(pkg.correlationId, reply);
+      },
+      (error: unknown) => this.reply(pkg.correlationId, this.failure(pkg, error)),
+    ).finally(() => {
+      this.inFlight--;
+      if (this.inFlight < REQUESTS_IN_FLIGHT_MAX && this.socket.isPaused()) this.socket.resume();
+    });
+  }
+
+  /** What a request that threw gets: BadRequest for bad input, NotHandled when the store is down. */
+  private failure(pkg: TcpPackage, error: unknown): Reply {
+    if (error instanceof WireError || error instanceof AnnalError) {
+      if (error.code === 'STORE_FAILED' || error.code === 'STORE_CLOSED' || error.code === 'STORE_OVERLOADED') {
+        return { command: TcpCommand.NotHandled, payload: messages.NotHandled.encode({ reason: error.code === 'STORE_OVERLOADED' ? NotHandledReason.TooBusy : NotHandledReason.NotReady }) };
+      }
+      return { command: TcpCommand.BadRequest, payload: utf8(`${commandName(pkg.command)}: ${error.message}`) };
+    }
+    this.context.logger.warn('a request failed unexpectedly', { remote: this.remote, command: commandName(pkg.command), error: String(error) });
+    return { command: TcpCommand.BadRequest, payload: utf8(`${commandName(pkg.command)}: internal error`) };
+  }
+
+  /** The request's principal: its own credentials, else the connection's login, else anonymous. */
+  private async principalOf(pkg: TcpPackage): Promise<Principal | null> {
+    if (pkg.credentials === null) return this.defaultPrincipal;
+    return this.context.authenticator.authenticate(pkg.credentials.login, pkg.credentials.password, this.socket.remoteAddress ?? '');
+  }
+
+  private async handle(pkg: TcpPackage): Promise<Reply | null> {
+    const principal = await this.principalOf(pkg);
+    if (principal === null) return { command: TcpCommand.NotAuthenticated, payload: utf8('not authenticated') };
+    const { store, transactions } = this.context;
+    const c = TcpCommand;
+    switch (pkg.command) {
+      case c.Authenticate:
+        if (pkg.credentials === null) return { command: c.NotAuthenticated, payload: utf8('Authenticate needs credentials') };
+        this.defaultPrincipal = principal;
+        return { command: c.Authenticated, payload: new Uint8Array(0) };
+      case c.WriteEvents:
+        return writeEvents(store, principal, messages.WriteEvents.decode(pkg.payload));
+      case c.DeleteStream:
+        return deleteStream(store, principal, messages.DeleteStream.decode(pkg.payload));
+      case c.TransactionStart:
+        return transactions.start(principal, messages.TransactionStart.decode(pkg.payload));
+      case c.TransactionWrite:
+        return transactions.write(principal, messages.TransactionWrite.decode(pkg.payload));
+      case c.TransactionCommit:
+        return transactions.commit(principal, messages.TransactionCommit.decode(pkg.payload));
+      case c.ReadEvent:
+        return readEvent(store, principal, messages.ReadEvent.decode(pkg.payload));
+      case c.ReadStreamEventsForward:
+      case c.ReadStreamEventsBackward:
+        return readStreamEvents(store, principal, messages.ReadStreamEvents.decode(pkg.payload), pkg.command === c.ReadStreamEventsForward);
+      case c.ReadAllEventsForward:
+      case c.ReadAllEventsBackward:
+        return readAllEvents(store, principal, messages.ReadAllEvents.decode(pkg.payload), pkg.command === c.ReadAllEventsForward);
+      case c.FilteredReadAllEventsForward:
+      case c.FilteredReadAllEventsBackward:
+        return filteredReadAllEvents(store, principal, messages.FilteredReadAllEvents.decode(pkg.payload), pkg.command === c.FilteredReadAllEventsForward);
+      case c.SubscribeToStream:
+        return this.subscriptions.subscribe(pkg.correlationId, principal, messages.SubscribeToStream.decode(pkg.payload));
+      case c.FilteredSubscribeToStream:
+        return this.subscriptions.subscribeFiltered(pkg.correlationId, principal, messages.FilteredSubscribeToStream.decode(pkg.payload));
+      case c.UnsubscribeFromStream:
+        return this.subscriptions.unsubscribe(pkg.correlationId);
+      case c.PersistentSubscriptionAckEvents:
+      case c.PersistentSubscriptionNakEvents:
+        return null; // fire-and-forget, and there is no persistent subscription to acknowledge to
+      default: {
+        const unsupported = persistentSubscriptionReply(pkg);
+        if (unsupported !== null) return unsupported;
+        return { command: c.NotHandled, payload: messages.NotHandled.encode({ reason: NotHandledReason.NotReady }) };
+      }
+    }
+  }
+}

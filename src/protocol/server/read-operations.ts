@@ -1,0 +1,178 @@
+// ReadEvent, ReadStreamEvents, ReadAllEvents and their filtered variant against the store
+// (format-spec/protocol.md §9.2). Positions: commit = prepare = Annal's global position.
+
+import { InvalidArgumentError } from '../../util/errors.js';
+import type { Principal } from '../../store/access.js';
+import type { EventStore } from '../../store/event-store.js';
+import type { RecordedEvent } from '../../store/recorded-event.js';
+import { TcpCommand } from '../wire/commands.js';
+import {
+  FilterContext, FilterType, FilteredReadAllResult, ReadAllResult, ReadEventResult, ReadStreamResult, messages,
+  type Filter, type FilteredReadAllEvents, type ReadAllEvents, type ReadEvent, type ReadStreamEvents,
+} from '../wire/messages.js';
+import { resolvedEventOf, resolvedIndexedEventOf } from './event-convert.js';
+import { readEventResultOf, readStreamResultOf } from './results.js';
+import { FILTER_SEARCH_WINDOW_EVENTS_MAX, READ_PAGE_EVENTS_MAX } from './server-limits.js';
+import type { Reply } from './reply.js';
+import { AccessDeniedError } from '../../util/errors.js';
+
+/** Longest regular expression a filter may carry (they run against every examined event). */
+const FILTER_REGEX_CHARS_MAX = 256;
+
+function checkCount(maxCount: number): void {
+  if (!Number.isInteger(maxCount) || maxCount < 0 || maxCount > READ_PAGE_EVENTS_MAX) {
+    throw new InvalidArgumentError(`max count ${maxCount} is outside 0..${READ_PAGE_EVENTS_MAX} (READ_PAGE_EVENTS_MAX)`);
+  }
+}
+
+export async function readEvent(store: EventStore, principal: Principal, request: ReadEvent): Promise<Reply> {
+  const reply = (result: number, event?: RecordedEvent, error?: string): Reply => ({
+    command: TcpCommand.ReadEventCompleted,
+    payload: messages.ReadEventCompleted.encode({ result, event: event ? resolvedIndexedEventOf(event) : {}, ...(error ? { error } : {}) }),
+  });
+  if (request.eventNumber < -1n) throw new InvalidArgumentError(`event number ${request.eventNumber} is not valid`);
+  try {
+    const info = await store.streamInfo(request.eventStreamId, { principal });
+    if (info.deleted === 'hard') return reply(ReadEventResult.StreamDeleted);
+    if (!info.exists) return reply(ReadEventResult.NoStream);
+    const event = await store.readEvent(request.eventStreamId, request.eventNumber === -1n ? 'end' : request.eventNumber, { principal });
+    return event === null ? reply(ReadEventResult.NotFound) : reply(ReadEventResult.Success, event);
+  } catch (error) {
+    const result = readEventResultOf(error);
+    if (result === null) throw error;
+    return reply(result, undefined, (error as Error).message);
+  }
+}
+
+export async function readStreamEvents(store: EventStore, principal: Principal, request: ReadStreamEvents, forwards: boolean): Promise<Reply> {
+  checkCount(request.maxCount);
+  const command = forwards ? TcpCommand.ReadStreamEventsForwardCompleted : TcpCommand.ReadStreamEventsBackwardCompleted;
+  const head = await store.headPosition();
+  const reply = (result: number, fields: { events?: RecordedEvent[]; next?: bigint; last?: bigint; end?: boolean; error?: string } = {}): Reply => ({
+    command,
+    payload: messages.ReadStreamEventsCompleted.encode({
+      events: (fields.events ?? []).map(resolvedIndexedEventOf), result,
+      nextEventNumber: fields.next ?? -1n, lastEventNumber: fields.last ?? -1n, isEndOfStream: fields.end ?? true,
+      lastCommitPosition: head, ...(fields.error ? { error: fields.error } : {}),
+    }),
+  });
+  if (request.fromEventNumber < (forwards ? 0n : -1n)) throw new InvalidArgumentError(`from event number ${request.fromEventNumber} is not valid`);
+  try {
+    const info = await store.streamInfo(request.eventStreamId, { principal });
+    if (info.deleted === 'hard') return reply(ReadStreamResult.StreamDeleted);
+    if (!info.exists) return reply(ReadStreamResult.NoStream);
+    const last = info.lastRevision;
+    const events = await store.readStream(request.eventStreamId, {
+      fromRevision: !forwards && request.fromEventNumber === -1n ? 'end' : request.fromEventNumber,
+      direction: forwards ? 'forwards' : 'backwards', maxCount: request.maxCount, principal,
+    });
+    const lastRead = events[events.length - 1];
+    if (forwards) {
+      const next = lastRead !== undefined ? lastRead.revision + 1n : request.fromEventNumber > last ? last + 1n : last + 1n;
+      return reply(ReadStreamResult.Success, { events, next, last, end: next > last || events.length < request.maxCount });
+    }
+    const next = lastRead !== undefined ? lastRead.revision - 1n : -1n;
+    return reply(ReadStreamResult.Success, { events, next, last, end: next < 0n || events.length < request.maxCount });
+  } catch (error) {
+    const result = readStreamResultOf(error);
+    if (result === null) throw error;
+    return reply(result, { error: (error as Error).message });
+  }
+}
+
+/**
+ * Forward reads include `commitPosition` and continue after the last event; backward reads start
+ * below `commitPosition` ((-1, -1): at the head) and continue from the last event returned.
+ */
+export async function readAllEvents(store: EventStore, principal: Principal, request: ReadAllEvents, forwards: boolean): Promise<Reply> {
+  checkCount(request.maxCount);
+  const command = forwards ? TcpCommand.ReadAllEventsForwardCompleted : TcpCommand.ReadAllEventsBackwardCompleted;
+  const from = request.commitPosition;
+  const reply = (result: number, events: RecordedEvent[], next: bigint, error?: string): Reply => ({
+    command,
+    payload: messages.ReadAllEventsCompleted.encode({
+      commitPosition: from, preparePosition: from, events: events.map(resolvedEventOf),
+      nextCommitPosition: next, nextPreparePosition: next, result, ...(error ? { error } : {}),
+    }),
+  });
+  try {
+    const events = await readAllPage(store, principal, from, request.maxCount, forwards);
+    const last = events[events.length - 1];
+    return reply(ReadAllResult.Success, events, last === undefined ? from : forwards ? last.position + 1n : last.position);
+  } catch (error) {
+    if (!(error instanceof AccessDeniedError)) throw error;
+    return reply(ReadAllResult.AccessDenied, [], from, error.message);
+  }
+}
+
+async function readAllPage(store: EventStore, principal: Principal, from: bigint, maxCount: number, forwards: boolean): Promise<RecordedEvent[]> {
+  if (maxCount === 0) return [];
+  if (forwards) return store.readAll({ fromPosition: from < 0n ? 'start' : from, maxCount, principal });
+  if (from === 0n) return [];
+  return store.readAll({ fromPosition: from < 0n ? 'end' : from - 1n, direction: 'backwards', maxCount, principal });
+}
+
+/** The predicate of a filter: stream-id or event-type prefixes, or regular expressions. */
+export function filterPredicate(filter: Filter | undefined): (event: RecordedEvent) => boolean {
+  if (filter === undefined || filter.data.length === 0) return () => true;
+  const field = filter.context === FilterContext.EventType ? (e: RecordedEvent) => e.type : (e: RecordedEvent) => e.streamId;
+  if (filter.type === FilterType.Prefix) {
+    const prefixes = filter.data;
+    return (e) => prefixes.some((p) => field(e).startsWith(p));
+  }
+  const patterns = filter.data.map((source) => {
+    if (source.length > FILTER_REGEX_CHARS_MAX) throw new InvalidArgumentError(`a filter regex is at most ${FILTER_REGEX_CHARS_MAX} characters`);
+    try {
+      return new RegExp(source);
+    } catch (error) {
+      throw new InvalidArgumentError(`filter regex '${source}' is not valid: ${(error as Error).message}`);
+    }
+  });
+  return (e) => patterns.some((p) => p.test(field(e)));
+}
+
+/**
+ * Examines at most `maxSearchWindow` events (maxCount when ≤ 0) from the position and returns up
+ * to `maxCount` that match; `next` is where the next call should start.
+ */
+export async function filteredReadAllEvents(store: EventStore, principal: Principal, request: FilteredReadAllEvents, forwards: boolean): Promise<Reply> {
+  checkCount(request.maxCount);
+  const command = forwards ? TcpCommand.FilteredReadAllEventsForwardCompleted : TcpCommand.FilteredReadAllEventsBackwardCompleted;
+  const from = request.commitPosition;
+  const matches = filterPredicate(request.filter);
+  const window = Math.min(request.maxSearchWindow > 0 ? request.maxSearchWindow : request.maxCount, FILTER_SEARCH_WINDOW_EVENTS_MAX);
+  const reply = (result: number, events: RecordedEvent[], next: bigint, end: boolean, error?: string): Reply => ({
+    command,
+    payload: messages.FilteredReadAllEventsCompleted.encode({
+      commitPosition: from, preparePosition: from, events: events.map(resolvedEventOf),
+      nextCommitPosition: next, nextPreparePosition: next, isEndOfStream: end, result, ...(error ? { error } : {}),
+    }),
+  });
+  try {
+    const found: RecordedEvent[] = [];
+    let examined = 0;
+    let position = from;
+    let end = false;
+    while (found.length < request.maxCount && examined < window) {
+      const page = await readAllPage(store, principal, position, Math.min(READ_PAGE_EVENTS_MAX, window - examined), forwards);
+      if (page.length === 0) {
+        end = true;
+        break;
+      }
+      for (const event of page) {
+        examined++;
+        position = forwards ? event.position + 1n : event.position;
+        if (matches(event) && found.length < request.maxCount) found.push(event);
+        if (found.length === request.maxCount) break;
+      }
+      if (!forwards && position === 0n) {
+        end = true;
+        break;
+      }
+    }
+    return reply(FilteredReadAllResult.Success, found, position, end);
+  } catch (error) {
+    if (!(error instanceof AccessDeniedError)) throw error;
+    return reply(FilteredReadAllResult.AccessDenied, [], from, true, error.message);
+  }
+}

@@ -1,0 +1,59 @@
+// The outgoing side of one connection: frames wait here and go to the socket only while it keeps
+// up, so a heartbeat reply can overtake queued responses (it waits at most for the frame already
+// being written), and a peer that stops reading is dropped once the queue passes its bounds.
+
+import type { Socket } from 'node:net';
+import { SEND_QUEUE_BYTES_MAX, SEND_QUEUE_PACKAGES_MAX } from './server-limits.js';
+
+/** Bytes handed to the socket at most before waiting for it to drain. */
+const SOCKET_BUFFER_BYTES_MAX = 256 * 1024;
+
+export class SendQueue {
+  private readonly urgent: Uint8Array[] = [];
+  private readonly normal: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private waitingForDrain = false;
+  private closed = false;
+
+  /** `overflow` is called once, when the bounds are passed; the caller closes the connection. */
+  constructor(private readonly socket: Socket, private readonly overflow: (reason: string) => void) {
+    socket.on('drain', () => {
+      this.waitingForDrain = false;
+      this.pump();
+    });
+  }
+
+  /** Queues a framed package; `urgent` ones (heartbeat replies) go before every normal one. */
+  send(frame: Uint8Array, urgent = false): void {
+    if (this.closed) return;
+    (urgent ? this.urgent : this.normal).push(frame);
+    this.queuedBytes += frame.length;
+    const packages = this.urgent.length + this.normal.length;
+    if (this.queuedBytes > SEND_QUEUE_BYTES_MAX || packages > SEND_QUEUE_PACKAGES_MAX) {
+      this.close();
+      this.overflow(`send queue over its bounds: ${packages} packages, ${this.queuedBytes} bytes (SEND_QUEUE_PACKAGES_MAX ${SEND_QUEUE_PACKAGES_MAX}, SEND_QUEUE_BYTES_MAX ${SEND_QUEUE_BYTES_MAX})`);
+      return;
+    }
+    this.pump();
+  }
+
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  private pump(): void {
+    while (!this.closed && !this.waitingForDrain && this.socket.writableLength < SOCKET_BUFFER_BYTES_MAX) {
+      const frame = this.urgent.shift() ?? this.normal.shift();
+      if (frame === undefined) return;
+      this.queuedBytes -= frame.length;
+      if (!this.socket.write(frame)) this.waitingForDrain = true;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.urgent.length = 0;
+    this.normal.length = 0;
+    this.queuedBytes = 0;
+  }
+}

@@ -1,0 +1,79 @@
+// The TCP (and TLS) listener of the EventStoreDB-compatible client protocol: accepts connections
+// up to CONNECTIONS_MAX and serves each with its own Connection over one shared store.
+// format-spec/protocol.md §8.
+
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../../util/logger.js';
+import type { EventStore } from '../../store/event-store.js';
+import { LiveFeed } from '../../subscriptions/live-feed.js';
+import { Connection, type Authenticator } from './connection.js';
+import { CONNECTIONS_MAX } from './server-limits.js';
+import { Transactions } from './write-operations.js';
+
+export const DEFAULT_TCP_PORT = 1113;
+
+export interface TcpServerOptions {
+  /** Default 127.0.0.1: the server is reachable from this machine only unless told otherwise. */
+  readonly host?: string;
+  /** Default 1113; 0 picks any free port (see `port` after start). */
+  readonly port?: number;
+  /** PEM certificate and key: the server then speaks TLS. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+}
+
+export class TcpServer {
+  private readonly connections = new Set<Connection>();
+
+  private constructor(private readonly server: net.Server, private readonly feed: LiveFeed, readonly secure: boolean) {}
+
+  /** Listens; resolves once the port is bound. */
+  static async start(store: EventStore, options: TcpServerOptions): Promise<TcpServer> {
+    const feed = await LiveFeed.start(store);
+    const context = { store, feed, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger };
+    let instance: TcpServer | undefined;
+    const accept = (socket: net.Socket): void => {
+      const self = instance!;
+      if (self.connections.size >= CONNECTIONS_MAX) {
+        options.logger.warn('refusing a connection', { reason: `${CONNECTIONS_MAX} connections are open (CONNECTIONS_MAX)` });
+        socket.destroy();
+        return;
+      }
+      self.connections.add(new Connection(socket, context, (c) => self.connections.delete(c)));
+    };
+    const server = options.tls ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, accept) : net.createServer(accept);
+    // A TLS handshake that fails is that client's problem, not the server's.
+    server.on('tlsClientError', (error: Error) => options.logger.warn('TLS handshake failed', { error: error.message }));
+    instance = new TcpServer(server, feed, options.tls !== undefined);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? DEFAULT_TCP_PORT, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return instance;
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  get host(): string {
+    return (this.server.address() as net.AddressInfo).address;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Stops accepting, closes every connection and the live feed. The store stays open. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const connection of [...this.connections]) connection.close(null);
+    this.feed.stop();
+    await closed;
+  }
+}

@@ -1,0 +1,105 @@
+// Volatile (live-only) subscriptions: after appends become durable, the new events of $all are
+// read once and handed to every subscriber whose filter they match, in position order, never
+// before they are durable and never twice.
+
+import type { EventStore } from '../store/event-store.js';
+import type { RecordedEvent } from '../store/recorded-event.js';
+
+/** Events read per pass over the new part of $all. */
+const FEED_PAGE_EVENTS = 4096;
+
+export interface LiveSubscription {
+  /** Position after which this subscription delivers (the head when it started). */
+  readonly startAfter: bigint;
+  close(): void;
+}
+
+interface Subscriber {
+  readonly startAfter: bigint;
+  readonly match: (event: RecordedEvent) => boolean;
+  readonly deliver: (events: RecordedEvent[]) => void;
+  closed: boolean;
+}
+
+export class LiveFeed {
+  private readonly subscribers = new Set<Subscriber>();
+  /** Every event up to this position was handed out (or had no subscriber to go to). */
+  private delivered: bigint;
+  private head: bigint;
+  private running = false;
+  private readonly stopListening: () => void;
+
+  private constructor(private readonly store: EventStore, head: bigint) {
+    this.delivered = head;
+    this.head = head;
+    this.stopListening = store.onAppended((next) => {
+      this.head = next;
+      this.pump();
+    });
+  }
+
+  static async start(store: EventStore): Promise<LiveFeed> {
+    return new LiveFeed(store, await store.headPosition());
+  }
+
+  /**
+   * Delivers, in position order, every event appended after now that `match` accepts. `deliver`
+   * is called with batches, synchronously in the feed's pass: it must not block (queue the work).
+   */
+  subscribe(match: (event: RecordedEvent) => boolean, deliver: (events: RecordedEvent[]) => void): LiveSubscription {
+    const subscriber: Subscriber = { startAfter: this.head, match, deliver, closed: false };
+    this.subscribers.add(subscriber);
+    return {
+      startAfter: subscriber.startAfter,
+      close: () => {
+        subscriber.closed = true;
+        this.subscribers.delete(subscriber);
+      },
+    };
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** Reads what was appended since the last pass, one pass at a time. */
+  private pump(): void {
+    if (this.running) return;
+    this.running = true;
+    // After the current microtasks: appends acknowledged together are read together.
+    setImmediate(() => void this.pass());
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      while (this.delivered < this.head) {
+        if (this.subscribers.size === 0) {
+          this.delivered = this.head;
+          break;
+        }
+        const count = Number(this.head - this.delivered);
+        const events = await this.store.readAll({ fromPosition: this.delivered + 1n, maxCount: Math.min(count, FEED_PAGE_EVENTS) });
+        if (events.length === 0) break;
+        for (const subscriber of [...this.subscribers]) {
+          if (subscriber.closed) continue;
+          const matching = events.filter((e) => e.position > subscriber.startAfter && subscriber.match(e));
+          if (matching.length > 0) subscriber.deliver(matching);
+        }
+        this.delivered = events[events.length - 1].position;
+      }
+    } catch {
+      // The store closed or failed under the feed: nothing more can be delivered.
+      this.stop();
+    } finally {
+      this.running = false;
+      // Appends that arrived during the pass started no pass of their own.
+      if (this.delivered < this.head) this.pump();
+    }
+  }
+
+  /** Stops listening to the store; subscriptions stay open but receive nothing more. */
+  stop(): void {
+    this.stopListening();
+    this.subscribers.clear();
+  }
+}
