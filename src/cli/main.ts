@@ -1,10 +1,17 @@
-// The `annal` command line: `annal demo` (what `npm start` runs), `annal info` and `annal verify`.
-// Later commands (serve, …) add themselves here.
+// The `annal` command line: `annal serve` (what `npm start` runs), `annal demo`, `annal info` and
+// `annal verify`.
 
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { runInfo } from './info.js';
+import { DEFAULT_TCP_PORT, runServe } from './serve.js';
 import { VERIFY_EXIT_CODES_HELP, VERIFY_EXIT_FAILED, runVerify } from './verify.js';
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CommanderArgumentError('must be a port number in 0..65535');
+  return n;
+}
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -21,6 +28,18 @@ export async function main(argv: string[]): Promise<void> {
     .option('--data-dir <dir>', 'data directory', './data')
     .option('--events <count>', 'events to append', positiveInteger, 200_000)
     .action(async (options: { dataDir: string; events: number }) => runDemo(options.dataDir, options.events));
+  program
+    .command('serve')
+    .description('serve the EventStoreDB-compatible TCP protocol on a store (port 0: any free port)')
+    .option('--data-dir <dir>', 'data directory', './data')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--tcp-port <port>', 'TCP port (0: any free port, printed on start)', portNumber, DEFAULT_TCP_PORT)
+    .option('--tls-cert <file>', 'PEM certificate: serve TLS')
+    .option('--tls-key <file>', 'PEM private key of the certificate')
+    .option('--dev-cert', 'serve TLS with a self-signed certificate made at start-up', false)
+    .option('--admin-password <password>', 'password of the admin user when it is created (first run); default changeit')
+    .option('--no-anonymous', 'refuse anonymous access to user streams')
+    .action(async (options: { dataDir: string; host: string; tcpPort: number; tlsCert?: string; tlsKey?: string; devCert: boolean; adminPassword?: string; anonymous: boolean }) => runServe(options));
   program
     .command('info')
     .description('open a store and print what it holds')

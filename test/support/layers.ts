@@ -16,6 +16,7 @@ export const LAYER_RANKS: Record<string, number> = {
   snapshots: 5,
   projections: 5,
   replication: 5,
+  auth: 5,
   protocol: 6,
   http: 7,
   client: 7,
