@@ -26,10 +26,12 @@ export function validateMetadataEvents(events: unknown): void {
 
 /**
  * A soft-deleted stream with `count` old events shows as not existing: 'any' and 'no_stream' hold
- * and become an exact expectation of its last revision (so a concurrent writer still conflicts);
- * an exact revision or 'stream_exists' is a conflict with actual -1.
+ * and become an exact expectation of its last revision (so a concurrent writer still conflicts).
+ * The exact last revision also holds, as in EventStoreDB: the writer knew where the stream was.
+ * Any other exact revision, or 'stream_exists', is a conflict with actual -1.
  */
 export function undeletedExpectation(streamId: string, expected: ExpectedRevision, count: number): ExpectedRevision {
   if (expected === 'any' || expected === 'no_stream') return count === 0 ? 'no_stream' : BigInt(count - 1);
+  if (typeof expected === 'bigint' && count > 0 && expected === BigInt(count - 1)) return expected;
   throw new WrongExpectedVersionError({ streamId, expected, actual: -1n });
 }

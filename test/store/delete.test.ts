@@ -81,12 +81,12 @@ describe('soft delete', () => {
     await store.close();
   });
 
-  it('soft delete - expected revisions see the stream as absent', async () => {
+  it('soft delete - expected revisions see the stream as absent, except its exact last revision', async () => {
     const { store } = await SimStore.open();
-    for (const id of ['a', 'b', 'c', 'd']) await store.appendToStream(id, events(3));
-    for (const id of ['a', 'b', 'c', 'd']) await store.deleteStream(id);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) await store.appendToStream(id, events(3));
+    for (const id of ['a', 'b', 'c', 'd', 'e']) await store.deleteStream(id);
     const before = await storeSnapshot(store);
-    for (const expectedRevision of [2n, 0n, 'stream_exists'] as const) {
+    for (const expectedRevision of [1n, 3n, 0n, 'stream_exists'] as const) {
       const error = await expectRejects(store.appendToStream('a', events(1), { expectedRevision }), WrongExpectedVersionError, 'WRONG_EXPECTED_VERSION');
       expect(error).toMatchObject({ streamId: 'a', expected: expectedRevision, actual: -1n });
     }
@@ -94,6 +94,9 @@ describe('soft delete', () => {
     expect((await store.appendToStream('a', events(1), { expectedRevision: 'no_stream' })).nextExpectedRevision).toBe(3n);
     expect((await store.appendToStream('b', events(1), { expectedRevision: 'any' })).nextExpectedRevision).toBe(3n);
     expect((await store.appendToStream('c', events(1))).nextExpectedRevision).toBe(3n);
+    // As in EventStoreDB, the exact revision of the last (hidden) event re-creates the stream too.
+    expect((await store.appendToStream('e', events(1), { expectedRevision: 2n })).nextExpectedRevision).toBe(3n);
+    expect(await revisions(store.readStream('e'))).toEqual([3n]);
     // Once undeleted, revisions are ordinary again.
     expect((await store.appendToStream('a', events(1), { expectedRevision: 3n })).nextExpectedRevision).toBe(4n);
     await expectRejects(store.appendToStream('a', events(1), { expectedRevision: 'no_stream' }), WrongExpectedVersionError, 'WRONG_EXPECTED_VERSION');
@@ -150,8 +153,10 @@ describe('soft delete', () => {
     await expectRejects(store.deleteStream('s', { expectedRevision: 'no_stream' }), WrongExpectedVersionError, 'WRONG_EXPECTED_VERSION');
     await expectUnchanged(store, before);
     await store.deleteStream('s', { expectedRevision: 2n });
-    // Deleting again: the stream now shows as absent.
-    await expectRejects(store.deleteStream('s', { expectedRevision: 2n }), WrongExpectedVersionError, 'WRONG_EXPECTED_VERSION');
+    // Deleting again: the stream now shows as absent, but its exact last revision still holds.
+    await expectRejects(store.deleteStream('s', { expectedRevision: 1n }), WrongExpectedVersionError, 'WRONG_EXPECTED_VERSION');
+    await expectRejects(store.deleteStream('s', { expectedRevision: 'stream_exists' }), WrongExpectedVersionError, 'WRONG_EXPECTED_VERSION');
+    await store.deleteStream('s', { expectedRevision: 2n });
     await store.deleteStream('s', { expectedRevision: 'no_stream' });
     expect(await store.streamInfo('s')).toMatchObject({ deleted: 'soft' });
     await store.close();

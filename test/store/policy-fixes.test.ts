@@ -26,8 +26,10 @@ describe('policy fixes', () => {
     const { store } = await SimStore.open();
     await store.appendToStream('d', events(2));
     await store.deleteStream('d');
-    await expectRejects(store.appendToStream('d', [], { expectedRevision: 1n }), WrongExpectedVersionError, 'WRONG_EXPECTED_VERSION');
+    await expectRejects(store.appendToStream('d', [], { expectedRevision: 0n }), WrongExpectedVersionError, 'WRONG_EXPECTED_VERSION');
+    await expectRejects(store.appendToStream('d', [], { expectedRevision: 'stream_exists' }), WrongExpectedVersionError, 'WRONG_EXPECTED_VERSION');
     expect(await store.appendToStream('d', [], { expectedRevision: 'no_stream' })).toMatchObject({ nextExpectedRevision: 1n });
+    expect(await store.appendToStream('d', [], { expectedRevision: 1n })).toMatchObject({ nextExpectedRevision: 1n });
     expect(await store.streamInfo('d')).toMatchObject({ deleted: 'soft' });
     await store.close();
   });

@@ -62,17 +62,23 @@ export async function readStreamEvents(store: EventStore, principal: Principal, 
     if (info.deleted === 'hard') return reply(ReadStreamResult.StreamDeleted);
     if (!info.exists) return reply(ReadStreamResult.NoStream);
     const last = info.lastRevision;
+    // A backward read covers the numbers [from - maxCount + 1, from], as in EventStoreDB: one that
+    // starts past the last event reads only the part of that window at or below it, and nothing
+    // (next = the last event, not the end) when the whole window is past it (es-tcp.md §3.4).
+    const pastEndBy = !forwards && request.fromEventNumber > last ? request.fromEventNumber - last : 0n;
+    const maxCount = pastEndBy >= BigInt(request.maxCount) ? 0 : request.maxCount - Number(pastEndBy);
     const events = await store.readStream(request.eventStreamId, {
-      fromRevision: !forwards && request.fromEventNumber === -1n ? 'end' : request.fromEventNumber,
-      direction: forwards ? 'forwards' : 'backwards', maxCount: request.maxCount, principal,
+      fromRevision: !forwards && request.fromEventNumber === -1n ? 'end' : pastEndBy > 0n ? last : request.fromEventNumber,
+      direction: forwards ? 'forwards' : 'backwards', maxCount, principal,
     });
     const lastRead = events[events.length - 1];
     if (forwards) {
-      const next = lastRead !== undefined ? lastRead.revision + 1n : request.fromEventNumber > last ? last + 1n : last + 1n;
+      const next = lastRead !== undefined ? lastRead.revision + 1n : last + 1n;
       return reply(ReadStreamResult.Success, { events, next, last, end: next > last || events.length < request.maxCount });
     }
+    if (maxCount === 0 && pastEndBy > 0n) return reply(ReadStreamResult.Success, { events, next: last, last, end: false });
     const next = lastRead !== undefined ? lastRead.revision - 1n : -1n;
-    return reply(ReadStreamResult.Success, { events, next, last, end: next < 0n || events.length < request.maxCount });
+    return reply(ReadStreamResult.Success, { events, next, last, end: next < 0n || events.length < maxCount });
   } catch (error) {
     const result = readStreamResultOf(error);
     if (result === null) throw error;
