@@ -1,6 +1,7 @@
-// A structural check of a protobuf payload before protobufjs decodes it (format-spec/protocol.md
-// §7.10): well-formed tags, varints and lengths, the declared wire type for every known field, and
-// a bound on how many objects decoding will allocate. Pure; knows nothing of protobufjs.
+// A structural check of a protobuf payload before it is decoded (format-spec/protocol.md §7.10):
+// well-formed tags, varints and lengths, the declared wire type for every known field, and a bound
+// on how many objects decoding will allocate. Pure. Its rules follow protobufjs's reader (which the
+// hand-written reader matches), so anything it accepts decodes the same way in both.
 
 import { WireError } from './wire-error.js';
 
