@@ -20,6 +20,8 @@ export interface EventData {
   metadata?: unknown;
   /** Only needed to claim that Uint8Array data is JSON text (it is then checked). */
   contentType?: ContentType;
+  /** Only needed to claim that Uint8Array metadata is JSON text (it is then checked). */
+  metadataContentType?: ContentType;
 }
 
 /** An event after validation; `idText` is set when the caller chose the id. */
@@ -33,7 +35,7 @@ export interface AppendLimits {
   readonly maxAppendEvents: number;
 }
 
-const EVENT_KEYS = new Set(['id', 'type', 'data', 'metadata', 'contentType']);
+const EVENT_KEYS = new Set(['id', 'type', 'data', 'metadata', 'contentType', 'metadataContentType']);
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** UTF-8 byte length of a valid stream id, or throws InvalidStreamIdError. */
@@ -81,9 +83,13 @@ function validateEvent(event: unknown, index: number, streamIdBytes: number, lim
   if (!e.type.isWellFormed()) throw new InvalidEventError(`event ${index}: type is not well-formed Unicode`);
   const typeBytes = Buffer.byteLength(e.type, 'utf8');
   if (typeBytes > EVENT_TYPE_BYTES_MAX) throw new InvalidEventError(`event ${index}: type is ${typeBytes} bytes, more than EVENT_TYPE_BYTES_MAX = ${EVENT_TYPE_BYTES_MAX}`);
-  if (e.contentType !== undefined && e.contentType !== CONTENT_TYPE_JSON && e.contentType !== CONTENT_TYPE_BINARY) {
-    throw new InvalidEventError(`event ${index}: contentType must be '${CONTENT_TYPE_JSON}' or '${CONTENT_TYPE_BINARY}'`);
+  for (const key of ['contentType', 'metadataContentType'] as const) {
+    const claimed = e[key];
+    if (claimed !== undefined && claimed !== CONTENT_TYPE_JSON && claimed !== CONTENT_TYPE_BINARY) {
+      throw new InvalidEventError(`event ${index}: ${key} must be '${CONTENT_TYPE_JSON}' or '${CONTENT_TYPE_BINARY}'`);
+    }
   }
+  if (e.metadataContentType !== undefined && e.metadata === undefined) throw new InvalidEventError(`event ${index}: metadataContentType without metadata`);
   if (e.data === undefined) throw new InvalidEventError(`event ${index}: data is required`);
   const id = new Uint8Array(16);
   let idText: string | null = null;
@@ -95,7 +101,7 @@ function validateEvent(event: unknown, index: number, streamIdBytes: number, lim
     idText = e.id.toLowerCase();
   }
   const data = encodePayload(e.data, 'data', e.contentType, index);
-  const metadata = e.metadata === undefined ? null : encodePayload(e.metadata, 'metadata', undefined, index);
+  const metadata = e.metadata === undefined ? null : encodePayload(e.metadata, 'metadata', e.metadataContentType, index);
   const size = recordBytes(streamIdBytes, typeBytes, metadata?.bytes ?? 0, data.bytes);
   if (size > limits.maxEventBytes) {
     throw new EventTooLargeError(`event ${index} encodes to ${size} bytes, more than maxEventBytes = ${limits.maxEventBytes}`);

@@ -76,8 +76,18 @@ export class RecordedEvent {
     return uuidFromBytes(this.#bytes, this.#at + RECORD_ID_AT);
   }
 
+  /** The event id's 16 bytes (RFC 4122 order), a view owned by this event. */
+  idBytes(): Uint8Array {
+    return new Uint8Array(this.#bytes.buffer, this.#bytes.byteOffset + this.#at + RECORD_ID_AT, 16);
+  }
+
   get created(): Date {
     return new Date(this.#createdMs);
+  }
+
+  /** `created` as milliseconds since the Unix epoch, without making a Date. */
+  get createdEpochMs(): number {
+    return this.#createdMs;
   }
 
   get contentType(): ContentType {

@@ -93,6 +93,20 @@ describe('append', () => {
     await store.close();
   });
 
+  it('append - Uint8Array metadata claimed as JSON is stored as JSON; bytes stay bytes', async () => {
+    const store = await openStore();
+    const text = new TextEncoder().encode('{"causation":"c-1"}');
+    await store.appendToStream('mj', [
+      { type: 'T', data: 1, metadata: text, metadataContentType: 'application/json' },
+      { type: 'T', data: 1, metadata: text },
+    ]);
+    const [json, binary] = await store.readStream('mj');
+    expect(json.metadata).toEqual({ causation: 'c-1' });
+    expect(binary.metadata).toEqual(text);
+    expect(json.metadataBytes()).toEqual(text);
+    await store.close();
+  });
+
   it('append - data and metadata are parsed lazily, once, on first access', async () => {
     const store = await openStore();
     await store.appendToStream('lazy', Array.from({ length: 50 }, (_, i) => ({ type: 'T', data: { i }, metadata: { m: i } })));

@@ -4,7 +4,7 @@
 import type { ExpectedRevision } from '../../util/errors.js';
 import type { EventData } from '../../store/event-input.js';
 import type { RecordedEvent } from '../../store/recorded-event.js';
-import { uuidToWire, wireToUuid } from '../wire/guid.js';
+import { rfcBytesToWire, wireToUuid } from '../wire/guid.js';
 import type { EventRecord, NewEvent, ResolvedEvent, ResolvedIndexedEvent } from '../wire/messages.js';
 
 /** .NET DateTime ticks (100 ns) between 0001-01-01 and the Unix epoch. */
@@ -25,25 +25,43 @@ export function expectedRevisionOf(version: bigint): ExpectedRevision | null {
   return null;
 }
 
-/** A NewEvent as the store takes it: data_content_type 1 claims JSON (and is checked). Metadata stays bytes. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether `bytes` is UTF-8 JSON text. */
+function isJsonText(bytes: Uint8Array): boolean {
+  try {
+    JSON.parse(strictUtf8.decode(bytes));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A NewEvent as the store takes it: data_content_type 1 claims JSON (and is checked). Metadata is
+ * kept as JSON when metadata_content_type is 1 and it is JSON text; otherwise as bytes: clients set
+ * that flag from the data's (EventStoreDB stores one JSON flag for both), so it is no promise.
+ */
 export function eventDataOf(event: NewEvent): EventData {
+  const metadata = event.metadata !== undefined && event.metadata.length > 0 ? event.metadata : undefined;
+  const metadataIsJson = metadata !== undefined && event.metadataContentType === 1 && isJsonText(metadata);
   return {
     id: wireToUuid(event.eventId),
     type: event.eventType,
     data: event.data,
     contentType: event.dataContentType === 1 ? 'application/json' : 'application/octet-stream',
-    ...(event.metadata !== undefined && event.metadata.length > 0 ? { metadata: event.metadata } : {}),
+    ...(metadata !== undefined ? { metadata, metadataContentType: metadataIsJson ? 'application/json' : 'application/octet-stream' } : {}),
   };
 }
 
 /** The event as an EventRecord; both content types say whether the data is JSON, as EventStoreDB does. */
 export function eventRecordOf(event: RecordedEvent): EventRecord {
   const contentType = event.contentType === 'application/json' ? 1 : 0;
-  const createdMs = BigInt(event.created.getTime());
+  const createdMs = BigInt(event.createdEpochMs);
   return {
     eventStreamId: event.streamId,
     eventNumber: event.revision,
-    eventId: uuidToWire(event.id),
+    eventId: rfcBytesToWire(event.idBytes()),
     eventType: event.type,
     dataContentType: contentType,
     metadataContentType: contentType,
