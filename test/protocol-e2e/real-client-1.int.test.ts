@@ -2,7 +2,7 @@
 // and TLS, part 1: handshake and credentials, appends with every expected version, big events,
 // stream and $all reads, metadata and ACLs (es-tcp.md §3–§4). Part 2 is real-client-2.int.test.ts.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import esc from 'node-eventstore-client';
 import type { AccessDeniedError, EventStoreNodeConnection, ResolvedEvent, WrongExpectedVersionError } from 'node-eventstore-client';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -159,6 +159,19 @@ describe.each<Transport>(['tcp', 'tls'])('real client over %s', (transport) => {
     expect(await rejection(anonymous.appendToStream(stream, esc.expectedVersion.noStream, numberedEvents(3)))).toBeInstanceOf(esc.WrongExpectedVersionError);
   });
 
+  test('append - JSON metadata from the client is stored as JSON, binary metadata as bytes', async () => {
+    const stream = streamName('meta-json');
+    await anonymous.appendToStream(stream, esc.expectedVersion.any, [
+      esc.createJsonEventData(randomUUID(), { a: 1 }, { causation: 'c-1' }, 'WithJson'),
+      esc.createEventData(randomUUID(), 'WithBytes', false, Buffer.from([1, 2]), Buffer.from([0xff, 0])),
+    ]);
+    const [json, binary] = await fixture.store.readStream(stream);
+    expect(json.metadata).toEqual({ causation: 'c-1' });
+    expect(binary.metadata).toEqual(new Uint8Array([0xff, 0]));
+    const read = await anonymous.readEvent(stream, 0, false);
+    expect(JSON.parse(read.event!.event!.metadata!.toString('utf8'))).toEqual({ causation: 'c-1' });
+  });
+
   test('append - a 3 MiB binary event round-trips byte for byte', async () => {
     const stream = streamName('big-binary');
     const data = randomBytes(BIG_EVENT_BYTES);
@@ -306,6 +319,15 @@ describe.each<Transport>(['tcp', 'tls'])('real client over %s', (transport) => {
     expectStrictlyIncreasing(backward.map(positionOf).reverse());
     const { events: forward } = await walkAllForward(admin, 100);
     expect(ids(backward).reverse()).toEqual(ids(forward));
+  });
+
+  test('read all - forward from positions.end finds nothing yet, and its next position is after the last event', async () => {
+    await appendNumbered(admin, streamName('at-end'), 2);
+    const slice = await admin.readAllEventsForward(esc.positions.end, 10, false);
+    expect(slice.events).toEqual([]);
+    expect(slice.isEndOfStream).toBe(true);
+    const [last] = (await admin.readAllEventsBackward(esc.positions.end, 1, false)).events;
+    expect(pair(slice.nextPosition)).toEqual(pair(positionOf(last)).map((p) => p + 1));
   });
 
   test('read all - anonymous reads are refused with AccessDenied in both directions', async () => {

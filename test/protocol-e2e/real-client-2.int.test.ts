@@ -177,6 +177,14 @@ describe.each<Transport>(['tcp', 'tls'])('real client over %s', (transport) => {
     expect(ids(received)).toEqual([`${stream}@0`, `${stream}@1`]);
   });
 
+  test('volatile subscription - a subscription to a hard-deleted stream is dropped, not confirmed', async () => {
+    const stream = streamName('gone');
+    await appendNumbered(anonymous, stream, 1);
+    await anonymous.deleteStream(stream, 0, true);
+    const refused = await rejection(anonymous.subscribeToStream(stream, false, () => {}));
+    expect(refused).toBeInstanceOf(Error);
+  });
+
   test('volatile subscription - an anonymous $all subscription is refused with access denied', async () => {
     const refused = await rejection(anonymous.subscribeToAll(false, () => {}));
     expect(refused.message).toMatch(/access denied/);

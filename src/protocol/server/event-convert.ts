@@ -38,13 +38,15 @@ function isJsonText(bytes: Uint8Array): boolean {
 }
 
 /**
- * A NewEvent as the store takes it: data_content_type 1 claims JSON (and is checked). Metadata is
- * kept as JSON when metadata_content_type is 1 and it is JSON text; otherwise as bytes: clients set
- * that flag from the data's (EventStoreDB stores one JSON flag for both), so it is no promise.
+ * A NewEvent as the store takes it: data_content_type 1 claims JSON (and is checked). EventStoreDB
+ * keeps one JSON flag per event, and clients set metadata_content_type loosely (the node client
+ * always sends 0), so metadata is kept as JSON when either flag is 1 and it is JSON text, else as
+ * bytes; either way its bytes are returned unchanged.
  */
 export function eventDataOf(event: NewEvent): EventData {
   const metadata = event.metadata !== undefined && event.metadata.length > 0 ? event.metadata : undefined;
-  const metadataIsJson = metadata !== undefined && event.metadataContentType === 1 && isJsonText(metadata);
+  const flaggedJson = event.dataContentType === 1 || event.metadataContentType === 1;
+  const metadataIsJson = metadata !== undefined && flaggedJson && isJsonText(metadata);
   return {
     id: wireToUuid(event.eventId),
     type: event.eventType,

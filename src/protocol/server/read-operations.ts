@@ -93,11 +93,11 @@ export async function readStreamEvents(store: EventStore, principal: Principal, 
 export async function readAllEvents(store: EventStore, principal: Principal, request: ReadAllEvents, forwards: boolean): Promise<Reply> {
   checkCount(request.maxCount);
   const command = forwards ? TcpCommand.ReadAllEventsForwardCompleted : TcpCommand.ReadAllEventsBackwardCompleted;
-  const from = request.commitPosition;
+  const from = await startOf(store, request.commitPosition, forwards);
   const reply = (result: number, events: RecordedEvent[], next: bigint, error?: string): Reply => ({
     command,
     payload: messages.ReadAllEventsCompleted.encode({
-      commitPosition: from, preparePosition: from, events: events.map(resolvedEventOf),
+      commitPosition: request.commitPosition, preparePosition: request.preparePosition, events: events.map(resolvedEventOf),
       nextCommitPosition: next, nextPreparePosition: next, result, ...(error ? { error } : {}),
     }),
   });
@@ -111,9 +111,17 @@ export async function readAllEvents(store: EventStore, principal: Principal, req
   }
 }
 
+/**
+ * Where a read of $all starts: (-1, -1) is the end of $all in both directions (EventStoreDB's
+ * Position.End), so a forward read from it starts after the last event and finds nothing yet.
+ */
+async function startOf(store: EventStore, position: bigint, forwards: boolean): Promise<bigint> {
+  return forwards && position < 0n ? (await store.headPosition()) + 1n : position;
+}
+
 async function readAllPage(store: EventStore, principal: Principal, from: bigint, maxCount: number, forwards: boolean): Promise<RecordedEvent[]> {
   if (maxCount === 0) return [];
-  if (forwards) return store.readAll({ fromPosition: from < 0n ? 'start' : from, maxCount, principal });
+  if (forwards) return store.readAll({ fromPosition: from, maxCount, principal });
   if (from === 0n) return [];
   return store.readAll({ fromPosition: from < 0n ? 'end' : from - 1n, direction: 'backwards', maxCount, principal });
 }
@@ -144,13 +152,13 @@ export function filterPredicate(filter: Filter | undefined): (event: RecordedEve
 export async function filteredReadAllEvents(store: EventStore, principal: Principal, request: FilteredReadAllEvents, forwards: boolean): Promise<Reply> {
   checkCount(request.maxCount);
   const command = forwards ? TcpCommand.FilteredReadAllEventsForwardCompleted : TcpCommand.FilteredReadAllEventsBackwardCompleted;
-  const from = request.commitPosition;
+  const from = await startOf(store, request.commitPosition, forwards);
   const matches = filterPredicate(request.filter);
   const window = Math.min(request.maxSearchWindow > 0 ? request.maxSearchWindow : request.maxCount, FILTER_SEARCH_WINDOW_EVENTS_MAX);
   const reply = (result: number, events: RecordedEvent[], next: bigint, end: boolean, error?: string): Reply => ({
     command,
     payload: messages.FilteredReadAllEventsCompleted.encode({
-      commitPosition: from, preparePosition: from, events: events.map(resolvedEventOf),
+      commitPosition: request.commitPosition, preparePosition: request.preparePosition, events: events.map(resolvedEventOf),
       nextCommitPosition: next, nextPreparePosition: next, isEndOfStream: end, result, ...(error ? { error } : {}),
     }),
   });

@@ -47,6 +47,8 @@ export class Subscriptions {
         await this.store.readAll({ maxCount: 0, principal });
       } else {
         const info = await this.store.streamInfo(stream, { principal });
+        // streamInfo reports a hard delete rather than throwing it.
+        if (info.deleted === 'hard') return dropped(SubscriptionDropReason.NotFound);
         lastEventNumber = info.lastRevision;
       }
     } catch (error) {
