@@ -2,7 +2,7 @@
 // sizes, or a typed error is thrown before anything is queued. format-spec/log.md §3.
 
 import { InvalidArgumentError, InvalidEventError, InvalidStreamIdError, EventTooLargeError, AppendTooLargeError } from '../util/errors.js';
-import { isUuid, randomUuidBytes, uuidToBytes } from '../util/bytes.js';
+import { parseUuid, randomUuidBytes } from '../util/bytes.js';
 import { EVENT_TYPE_BYTES_MAX, STREAM_ID_BYTES_MAX } from '../util/limits.js';
 import { FLAG_DATA_JSON, FLAG_ID_GIVEN, FLAG_METADATA_JSON, FLAG_METADATA_PRESENT, recordBytes } from '../format/record-layout.js';
 import type { PreparedEvent } from '../format/record-batch-encoder.js';
@@ -96,8 +96,7 @@ function validateEvent(event: unknown, index: number, streamIdBytes: number, lim
   if (e.id === undefined) {
     randomUuidBytes(id, 0);
   } else {
-    if (typeof e.id !== 'string' || !isUuid(e.id)) throw new InvalidEventError(`event ${index}: id must be a UUID string`);
-    uuidToBytes(e.id, id, 0);
+    if (typeof e.id !== 'string' || !parseUuid(e.id, id, 0)) throw new InvalidEventError(`event ${index}: id must be a UUID string`);
     idText = e.id.toLowerCase();
   }
   const data = encodePayload(e.data, 'data', e.contentType, index);

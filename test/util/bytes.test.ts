@@ -21,6 +21,22 @@ describe('bytes', () => {
     expect(isUuid('0f8fad5bd9cb469fa16570867728950e')).toBe(false);
     expect(isUuid('0f8fad5b-d9cb-469f-a165-70867728950')).toBe(false);
     expect(isUuid('0f8fad5b-d9cb-469f-a165-70867728950g')).toBe(false);
+    expect(isUuid('0f8fad5b-d9cb-469f-a165-70867728950e ')).toBe(false);
+    expect(isUuid('0f8fad5b-d9cb-469fa-165-70867728950e')).toBe(false);
+    expect(isUuid('0f8fad5b-d9cb-469f-a165-7086772895-e')).toBe(false);
+  });
+
+  test('uuid - isUuid agrees with the canonical pattern on uuids with one character changed', () => {
+    const canonical = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    const alphabet = '0123456789abcdefABCDEFgG-xZ/:@`{ \u00e9';
+    fc.assert(
+      fc.property(fc.uuid(), fc.nat(40), fc.nat(alphabet.length - 1), fc.boolean(), (uuid, at, pick, upper) => {
+        const text = upper ? uuid.toUpperCase() : uuid;
+        const changed = at >= text.length ? text + alphabet[pick] : text.slice(0, at) + alphabet[pick] + text.slice(at + 1);
+        expect(isUuid(changed), changed).toBe(canonical.test(changed));
+      }),
+      propertyParams(2000),
+    );
   });
 
   test('uuid - random ids are version 4, RFC variant, and distinct', () => {
