@@ -14,10 +14,11 @@ import { ZERO_GUID } from '../wire/guid.js';
 import { COMMAND_PAYLOADS, messages, NotHandledReason } from '../wire/messages.js';
 import { TcpFlags, decodePackage, encodePackageFrame, makePackage, type TcpPackage } from '../wire/package.js';
 import { WireError } from '../wire/wire-error.js';
+import { FRAME_PREFIX_BYTES } from '../wire/wire-limits.js';
 import { filteredReadAllEvents, readAllEvents, readEvent, readStreamEvents } from './read-operations.js';
 import type { Reply } from './reply.js';
 import { SendQueue } from './send-queue.js';
-import { FRAME_COMPLETION_MS_MAX, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS, REQUESTS_IN_FLIGHT_MAX } from './server-limits.js';
+import { REQUESTS_IN_FLIGHT_MAX, type ServerLimits } from './server-limits.js';
 import { Subscriptions } from './subscriptions.js';
 import { Transactions, deleteStream, writeEvents } from './write-operations.js';
 import { persistentSubscriptionReply } from './not-supported.js';
@@ -33,6 +34,8 @@ export interface ServerContext {
   readonly transactions: Transactions;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
+  /** The bounds of every connection (server-limits.ts; the defaults unless the server was started with others). */
+  readonly limits: ServerLimits;
 }
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
@@ -46,17 +49,24 @@ export class Connection {
   private lastReceivedMs = Date.now();
   private heartbeatSentMs = 0;
   private frameStartedMs = 0;
+  /**
+   * Bytes received that no completed frame has accounted for yet: > 0 exactly while a frame is
+   * unfinished. (The framer's bufferedBytes is 0 between a complete length prefix and the first
+   * byte of the package, so it cannot tell a peer that sent just a prefix from an idle one.)
+   */
+  private unframedBytes = 0;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly socket: Socket, private readonly context: ServerContext, private readonly onClose: (connection: Connection) => void) {
-    this.queue = new SendQueue(socket, (reason) => this.close(reason));
+    this.queue = new SendQueue(socket, (reason) => this.close(reason), context.limits);
     this.subscriptions = new Subscriptions(context.store, context.feed, (frame) => this.queue.send(frame));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.close(`socket error: ${error.message}`));
-    socket.on('close', () => this.close(null));
-    this.timer = setInterval(() => this.tick(), Math.min(HEARTBEAT_INTERVAL_MS, 1000));
+    socket.on('close', () => this.close(this.unframedBytes > 0 ? `the peer closed the connection in the middle of a frame (${this.unframedBytes} bytes of it received)` : null));
+    const { heartbeatIntervalMs, frameCompletionMsMax } = context.limits;
+    this.timer = setInterval(() => this.tick(), Math.min(heartbeatIntervalMs, frameCompletionMsMax, 1000));
     this.timer.unref();
   }
 
@@ -78,35 +88,61 @@ export class Connection {
 
   private receive(chunk: Buffer): void {
     this.lastReceivedMs = Date.now();
+    this.unframedBytes += chunk.length;
+    let framesCompleted = 0;
     try {
-      for (const frame of this.framer.feed(chunk)) this.dispatch(frame);
+      for (const frame of this.framer.feed(chunk)) {
+        framesCompleted++;
+        this.unframedBytes -= FRAME_PREFIX_BYTES + frame.length;
+        this.dispatch(frame);
+        // A frame that closed the connection (TrustedWrite, an unreadable header) ends the chunk:
+        // requests behind it are not executed, however the bytes happened to be cut into reads.
+        if (this.closed) return;
+      }
     } catch (error) {
       // A framing error desynchronises the byte stream: say why, then hang up.
       this.reply(ZERO_GUID, { command: TcpCommand.BadRequest, payload: utf8(error instanceof Error ? error.message : String(error)) });
       this.close(`framing error: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
-    this.frameStartedMs = this.framer.bufferedBytes > 0 ? this.frameStartedMs || Date.now() : 0;
+    // The slowloris clock runs from when the unfinished frame began: if this chunk completed a
+    // frame, the bytes left over started a new one now. (Measuring from when the buffer was last
+    // empty would cut off a client that streams whole frames whose chunks all end mid-frame.)
+    if (this.unframedBytes === 0) this.frameStartedMs = 0;
+    else if (framesCompleted > 0 || this.frameStartedMs === 0) this.frameStartedMs = this.lastReceivedMs;
   }
 
   private tick(): void {
     const now = Date.now();
-    if (this.frameStartedMs !== 0 && now - this.frameStartedMs > FRAME_COMPLETION_MS_MAX) {
-      this.close(`a frame was not completed within ${FRAME_COMPLETION_MS_MAX} ms (FRAME_COMPLETION_MS_MAX)`);
+    const { frameCompletionMsMax, heartbeatIntervalMs, heartbeatTimeoutMs } = this.context.limits;
+    if (this.frameStartedMs !== 0 && now - this.frameStartedMs > frameCompletionMsMax) {
+      this.close(`a frame was not completed within ${frameCompletionMsMax} ms (FRAME_COMPLETION_MS_MAX)`);
       return;
     }
     const silentMs = now - this.lastReceivedMs;
-    if (silentMs > HEARTBEAT_INTERVAL_MS + HEARTBEAT_TIMEOUT_MS) {
+    if (silentMs > heartbeatIntervalMs + heartbeatTimeoutMs) {
       this.close(`no package for ${silentMs} ms (HEARTBEAT_TIMEOUT_MS)`);
-    } else if (silentMs > HEARTBEAT_INTERVAL_MS && now - this.heartbeatSentMs > HEARTBEAT_INTERVAL_MS) {
+    } else if (silentMs > heartbeatIntervalMs && now - this.heartbeatSentMs > heartbeatIntervalMs) {
       this.heartbeatSentMs = now;
       this.queue.send(encodePackageFrame(makePackage(TcpCommand.HeartbeatRequestCommand, crypto.randomUUID())), true);
     }
   }
 
-  private reply(correlationId: string, reply: Reply, urgent = false): void {
+  /**
+   * Queues an answer. One too large for a frame (a read page of huge events) is answered with a
+   * BadRequest saying so: a throw here would be an unhandled rejection, which ends the process.
+   */
+  private reply(correlationId: string, reply: Reply, urgent = false, request?: number): void {
     if (this.closed) return;
-    this.queue.send(encodePackageFrame(makePackage(reply.command, correlationId, reply.payload)), urgent);
+    let frame: Uint8Array;
+    try {
+      frame = encodePackageFrame(makePackage(reply.command, correlationId, reply.payload));
+    } catch (error) {
+      if (!(error instanceof WireError) || error.code !== 'FRAME_TOO_LARGE') throw error;
+      const what = request === undefined ? '' : `${commandName(request)}: `;
+      frame = encodePackageFrame(makePackage(TcpCommand.BadRequest, correlationId, utf8(`${what}${error.message}; ask for fewer events`)));
+    }
+    this.queue.send(frame, urgent);
   }
 
   private dispatch(frame: Uint8Array): void {
@@ -147,9 +183,9 @@ export class Connection {
     if (this.inFlight >= REQUESTS_IN_FLIGHT_MAX) this.socket.pause();
     void this.handle(pkg).then(
       (reply) => {
-        if (reply !== null) this.reply(pkg.correlationId, reply);
+        if (reply !== null) this.reply(pkg.correlationId, reply, false, pkg.command);
       },
-      (error: unknown) => this.reply(pkg.correlationId, this.failure(pkg, error)),
+      (error: unknown) => this.reply(pkg.correlationId, this.failure(pkg, error), false, pkg.command),
     ).finally(() => {
       this.inFlight--;
       if (this.inFlight < REQUESTS_IN_FLIGHT_MAX && this.socket.isPaused()) this.socket.resume();

@@ -3,7 +3,7 @@
 // being written), and a peer that stops reading is dropped once the queue passes its bounds.
 
 import type { Socket } from 'node:net';
-import { SEND_QUEUE_BYTES_MAX, SEND_QUEUE_PACKAGES_MAX } from './server-limits.js';
+import type { ServerLimits } from './server-limits.js';
 
 /** Bytes handed to the socket at most before waiting for it to drain. */
 const SOCKET_BUFFER_BYTES_MAX = 256 * 1024;
@@ -15,8 +15,15 @@ export class SendQueue {
   private waitingForDrain = false;
   private closed = false;
 
-  /** `overflow` is called once, when the bounds are passed; the caller closes the connection. */
-  constructor(private readonly socket: Socket, private readonly overflow: (reason: string) => void) {
+  /**
+   * `overflow` is called once, when `limits.sendQueueBytesMax` or `limits.sendQueuePackagesMax` is
+   * passed; the caller closes the connection.
+   */
+  constructor(
+    private readonly socket: Socket,
+    private readonly overflow: (reason: string) => void,
+    private readonly limits: Pick<ServerLimits, 'sendQueueBytesMax' | 'sendQueuePackagesMax'>,
+  ) {
     socket.on('drain', () => {
       this.waitingForDrain = false;
       this.pump();
@@ -29,9 +36,11 @@ export class SendQueue {
     (urgent ? this.urgent : this.normal).push(frame);
     this.queuedBytes += frame.length;
     const packages = this.urgent.length + this.normal.length;
-    if (this.queuedBytes > SEND_QUEUE_BYTES_MAX || packages > SEND_QUEUE_PACKAGES_MAX) {
+    const { sendQueueBytesMax, sendQueuePackagesMax } = this.limits;
+    if (this.queuedBytes > sendQueueBytesMax || packages > sendQueuePackagesMax) {
+      const queuedBytes = this.queuedBytes;
       this.close();
-      this.overflow(`send queue over its bounds: ${packages} packages, ${this.queuedBytes} bytes (SEND_QUEUE_PACKAGES_MAX ${SEND_QUEUE_PACKAGES_MAX}, SEND_QUEUE_BYTES_MAX ${SEND_QUEUE_BYTES_MAX})`);
+      this.overflow(`send queue over its bounds: ${packages} packages, ${queuedBytes} bytes (SEND_QUEUE_PACKAGES_MAX ${sendQueuePackagesMax}, SEND_QUEUE_BYTES_MAX ${sendQueueBytesMax})`);
       return;
     }
     this.pump();

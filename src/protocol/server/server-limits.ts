@@ -1,6 +1,8 @@
 // Every bound of the TCP server, with its unit: what one connection may hold, how long it may
 // stay silent, how many there may be. format-spec/protocol.md §10.
 
+import { InvalidArgumentError } from '../../util/errors.js';
+
 const MiB = 1024 * 1024;
 
 /** Bytes queued for one connection's socket before it is dropped as a slow reader. */
@@ -28,3 +30,41 @@ export const SUBSCRIPTIONS_PER_CONNECTION_MAX = 1_000;
 export const READ_PAGE_EVENTS_MAX = 4096;
 /** Events a filtered $all read may examine when the client sets no search window. */
 export const FILTER_SEARCH_WINDOW_EVENTS_MAX = 100_000;
+
+/**
+ * The per-connection bounds a TcpServer may be started with (`TcpServer.start(store, { limits })`).
+ * Every field defaults to the constant of the same name above; tests shrink them so that a slow
+ * reader or a slowloris peer is cut off in milliseconds rather than after 96 MiB or 30 s.
+ */
+export interface ServerLimits {
+  /** SEND_QUEUE_BYTES_MAX */
+  readonly sendQueueBytesMax: number;
+  /** SEND_QUEUE_PACKAGES_MAX */
+  readonly sendQueuePackagesMax: number;
+  /** FRAME_COMPLETION_MS_MAX */
+  readonly frameCompletionMsMax: number;
+  /** HEARTBEAT_INTERVAL_MS */
+  readonly heartbeatIntervalMs: number;
+  /** HEARTBEAT_TIMEOUT_MS */
+  readonly heartbeatTimeoutMs: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
+  sendQueueBytesMax: SEND_QUEUE_BYTES_MAX,
+  sendQueuePackagesMax: SEND_QUEUE_PACKAGES_MAX,
+  frameCompletionMsMax: FRAME_COMPLETION_MS_MAX,
+  heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+  heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+});
+
+/** The defaults with `overrides` applied. Throws InvalidArgumentError for a value that is not a positive integer. */
+export function serverLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
+  const limits: { -readonly [K in keyof ServerLimits]: number } = { ...DEFAULT_SERVER_LIMITS };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    if (!(name in DEFAULT_SERVER_LIMITS)) throw new InvalidArgumentError(`limits.${name} is not a server limit`);
+    if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidArgumentError(`limits.${name} must be a positive integer, got ${String(value)}`);
+    limits[name as keyof ServerLimits] = value;
+  }
+  return Object.freeze(limits);
+}

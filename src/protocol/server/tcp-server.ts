@@ -8,7 +8,7 @@ import type { Logger } from '../../util/logger.js';
 import type { EventStore } from '../../store/event-store.js';
 import { LiveFeed } from '../../subscriptions/live-feed.js';
 import { Connection, type Authenticator } from './connection.js';
-import { CONNECTIONS_MAX } from './server-limits.js';
+import { CONNECTIONS_MAX, serverLimits, type ServerLimits } from './server-limits.js';
 import { Transactions } from './write-operations.js';
 
 export const DEFAULT_TCP_PORT = 1113;
@@ -22,6 +22,11 @@ export interface TcpServerOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   readonly authenticator: Authenticator;
   readonly logger: Logger;
+  /**
+   * Overrides of the per-connection bounds (send queue, frame completion, heartbeats); every one
+   * left out keeps its default from server-limits.ts. Tests shrink them; servers rarely need to.
+   */
+  readonly limits?: Partial<ServerLimits>;
 }
 
 export class TcpServer {
@@ -29,10 +34,11 @@ export class TcpServer {
 
   private constructor(private readonly server: net.Server, private readonly feed: LiveFeed, readonly secure: boolean) {}
 
-  /** Listens; resolves once the port is bound. */
+  /** Listens; resolves once the port is bound. Throws InvalidArgumentError for bad `limits`. */
   static async start(store: EventStore, options: TcpServerOptions): Promise<TcpServer> {
+    const limits = serverLimits(options.limits);
     const feed = await LiveFeed.start(store);
-    const context = { store, feed, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger };
+    const context = { store, feed, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger, limits };
     let instance: TcpServer | undefined;
     const accept = (socket: net.Socket): void => {
       const self = instance!;

@@ -1,0 +1,559 @@
+// Hostile clients against the real TCP server (RELIABILITY.md F19, P15): each bad input gets its
+// exact reaction — BadRequest with a named correlation id, or a closed connection with a logged
+// reason — and a well-behaved connection still round-trips afterwards. Also slow readers,
+// slowloris peers and 5,000 idle connections. format-spec/protocol.md §1–§3, §6.2.
+
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventStore } from '../../src/store/event-store.js';
+import { TcpServer } from '../../src/protocol/server/tcp-server.js';
+import { TcpCommand } from '../../src/protocol/wire/commands.js';
+import { ZERO_GUID, uuidToWire } from '../../src/protocol/wire/guid.js';
+import { ReadStreamResult, messages } from '../../src/protocol/wire/messages.js';
+import { TcpFlags, type TcpPackage } from '../../src/protocol/wire/package.js';
+import { FRAME_BYTES_MAX } from '../../src/protocol/wire/wire-limits.js';
+import { seededRandom, withSeed } from '../support/random.js';
+import { tempDir } from '../support/temp-dir.js';
+import { RawClient, concat, frameOf, lengthPrefix } from './raw-client.js';
+import { ADMIN_LOGIN, ADMIN_PASSWORD, CapturingLogger, RawServer, newEvent, wellBehavedRoundTrip } from './raw-server.js';
+
+const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
+const text = (pkg: TcpPackage): string => Buffer.from(pkg.payload).toString('utf8');
+
+const running: RawServer[] = [];
+
+async function startServer(options: Parameters<typeof RawServer.start>[0] = {}): Promise<RawServer> {
+  const server = await RawServer.start(options);
+  running.push(server);
+  return server;
+}
+
+afterEach(async () => {
+  for (const server of running.splice(0)) await server.close();
+});
+
+function writeEventsPayload(stream: string, data = 'x'): Uint8Array {
+  return messages.WriteEvents.encode({ eventStreamId: stream, expectedVersion: -2n, events: [newEvent('Hostile', utf8(data))], requireLeader: false });
+}
+
+function readStreamPayload(stream: string, maxCount = 10): Uint8Array {
+  return messages.ReadStreamEvents.encode({ eventStreamId: stream, fromEventNumber: 0n, maxCount, resolveLinkTos: false, requireLeader: false });
+}
+
+/** A package's bytes after its header, written by hand: `header` is command, flags and correlation id. */
+function rawPackage(command: number, flags: number, correlationId: string, rest: Uint8Array): Uint8Array {
+  return concat(new Uint8Array([command, flags]), uuidToWire(correlationId), rest);
+}
+
+function framed(pkg: Uint8Array): Uint8Array {
+  return concat(lengthPrefix(pkg.length), pkg);
+}
+
+/** Whether `stream` exists, asked over a fresh connection. */
+async function streamExists(server: RawServer, stream: string): Promise<boolean> {
+  const client = await server.connect();
+  try {
+    const answer = await client.request(TcpCommand.ReadStreamEventsForward, readStreamPayload(stream));
+    return messages.ReadStreamEventsCompleted.decode(answer.payload).result !== ReadStreamResult.NoStream;
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Sends `bytes`, then expects: the connection closed by the server, exactly one BadRequest with
+ * `correlationId` whose text matches `answer` (or no package at all when `answer` is null), one
+ * logged close whose reason matches `reason`, and a well-behaved round trip afterwards.
+ */
+async function expectClosed(server: RawServer, bytes: Uint8Array, answer: RegExp | null, reason: RegExp, correlationId = ZERO_GUID): Promise<void> {
+  // A hostile peer does not answer heartbeats: an answer would land inside an unfinished frame.
+  const client = await server.connect({ answerHeartbeats: false });
+  client.write(bytes);
+  await client.waitForClose();
+  const answers = client.answers();
+  if (answer === null) {
+    expect(answers).toEqual([]);
+  } else {
+    expect(answers.map((p) => [p.command, p.correlationId])).toEqual([[TcpCommand.BadRequest, correlationId]]);
+    expect(text(answers[0])).toMatch(answer);
+  }
+  const reasons = await server.waitForCloseReasons(1);
+  expect(reasons).toHaveLength(1);
+  expect(reasons[0]).toMatch(reason);
+  expect(server.logger.otherWarnings()).toEqual([]);
+  expect(client.decodeError).toBeNull();
+  await wellBehavedRoundTrip(server);
+}
+
+/**
+ * Sends one package and expects a BadRequest with its correlation id whose text matches `answer`;
+ * the connection stays open and in step (a Ping on it is answered), nothing is logged, and a
+ * well-behaved round trip works.
+ */
+async function expectBadRequest(server: RawServer, command: number, payload: Uint8Array, answer: RegExp): Promise<void> {
+  const client = await server.connect();
+  const correlationId = randomUUID();
+  const reply = await client.request(command, payload, { correlationId });
+  expect([reply.command, reply.correlationId]).toEqual([TcpCommand.BadRequest, correlationId]);
+  expect(text(reply)).toMatch(answer);
+  const pong = await client.request(TcpCommand.Ping, utf8('still in step'));
+  expect([pong.command, text(pong)]).toEqual([TcpCommand.Pong, 'still in step']);
+  expect(client.closed).toBe(false);
+  expect(server.logger.closeReasons()).toEqual([]);
+  expect(server.logger.otherWarnings()).toEqual([]);
+  await client.close();
+  await wellBehavedRoundTrip(server);
+}
+
+describe('hostile input - frame lengths', () => {
+  const badLength = (length: number) => new RegExp(`^BAD_FRAME_LENGTH: frame length ${length} is outside 1\\.\\.${FRAME_BYTES_MAX}`);
+  for (const length of [FRAME_BYTES_MAX + 1, 0x7fffffff, 0, -1, -0x80000000]) {
+    it(`hostile input - a length prefix of ${length} gets BadRequest with the zero id and a close`, async () => {
+      const server = await startServer();
+      await expectClosed(server, concat(lengthPrefix(length), new Uint8Array(32)), badLength(length), new RegExp(`^framing error: ${badLength(length).source.slice(1)}`));
+    });
+  }
+
+  it('hostile input - frames before a bad length in the same write are still answered, in order', async () => {
+    const server = await startServer();
+    const client = await server.connect();
+    const ping = frameOf(TcpCommand.Ping, utf8('first'));
+    client.write(concat(ping.frame, lengthPrefix(-5)));
+    await client.waitForClose();
+    expect(client.answers().map((p) => [p.command, p.correlationId])).toEqual([
+      [TcpCommand.Pong, ping.correlationId],
+      [TcpCommand.BadRequest, ZERO_GUID],
+    ]);
+    expect(await server.waitForCloseReasons(1)).toEqual([expect.stringMatching(/^framing error: BAD_FRAME_LENGTH: frame length -5/)]);
+    await wellBehavedRoundTrip(server);
+  });
+});
+
+describe('hostile input - garbage bytes', () => {
+  it('hostile input - an HTTP request on the TCP port is a 517 MiB length: BadRequest and close', async () => {
+    const server = await startServer();
+    const http = utf8('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    const length = Buffer.from(http).readInt32LE(0);
+    expect(length).toBe(542393671);
+    await expectClosed(server, http, new RegExp(`^BAD_FRAME_LENGTH: frame length ${length}`), /^framing error: BAD_FRAME_LENGTH/);
+  });
+
+  it('hostile input - a TLS ClientHello on the plain port announces a 32 MiB frame and is closed by the frame timeout', async () => {
+    const server = await startServer({ limits: { frameCompletionMsMax: 300 } });
+    // The start of a TLS 1.2 ClientHello record: type 0x16, version 0x0301, length, handshake type 1.
+    const hello = new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, ...new Uint8Array(200)]);
+    expect(Buffer.from(hello).readInt32LE(0)).toBeLessThanOrEqual(FRAME_BYTES_MAX);
+    await expectClosed(server, hello, null, /^a frame was not completed within 300 ms \(FRAME_COMPLETION_MS_MAX\)$/);
+  });
+
+  it('hostile input - unknown flag bits get BadRequest with the zero id and a close', async () => {
+    const server = await startServer();
+    const pkg = rawPackage(TcpCommand.WriteEvents, 0x40, randomUUID(), writeEventsPayload('never-written'));
+    await expectClosed(server, framed(pkg), /^BAD_FLAGS: flags 0x40 has bits other than 0x01 and 0x02/, /^bad package: BAD_FLAGS/);
+    expect(await streamExists(server, 'never-written')).toBe(false);
+  });
+
+  it('hostile input - random bytes after a valid header get BadRequest with the request id', async () => {
+    await withSeed(async (seed) => {
+      const random = seededRandom(seed);
+      const garbage = Uint8Array.from({ length: 4096 }, () => Math.floor(random() * 256));
+      garbage[0] = 0xff; // an invalid tag (field 31, wire type 7): whatever follows, not protobuf
+      const server = await startServer();
+      await expectBadRequest(server, TcpCommand.WriteEvents, garbage, /^WriteEvents: BAD_PROTOBUF/);
+    });
+  });
+});
+
+describe('hostile input - truncated frames', () => {
+  it('hostile input - a package shorter than its 18-byte header gets BadRequest with the zero id and a close', async () => {
+    const server = await startServer();
+    await expectClosed(server, framed(new Uint8Array([TcpCommand.Ping, 0, 1, 2, 3, 4, 5, 6, 7, 8])), /^TRUNCATED: package of 10 bytes is shorter than the 18-byte header/, /^bad package: TRUNCATED/);
+  });
+
+  it('hostile input - a credentials block cut short gets BadRequest with the zero id and a close', async () => {
+    const server = await startServer();
+    const pkg = rawPackage(TcpCommand.Authenticate, TcpFlags.Authenticated, randomUUID(), concat(new Uint8Array([50]), utf8('admin')));
+    await expectClosed(server, framed(pkg), /^TRUNCATED: login of 50 bytes runs past the package end/, /^bad package: TRUNCATED/);
+  });
+
+  it('hostile input - a peer that hangs up in the middle of a frame is logged with what it left', async () => {
+    const server = await startServer();
+    const client = await server.connect();
+    const { frame } = frameOf(TcpCommand.WriteEvents, writeEventsPayload('half-written'));
+    client.write(frame.subarray(0, 20));
+    client.socket.end();
+    await client.waitForClose();
+    expect(client.answers()).toEqual([]);
+    expect(await server.waitForCloseReasons(1)).toEqual(['the peer closed the connection in the middle of a frame (20 bytes of it received)']);
+    expect(await streamExists(server, 'half-written')).toBe(false);
+    await wellBehavedRoundTrip(server);
+  });
+});
+
+describe('hostile input - invalid protobuf and invalid values', () => {
+  const cases: [string, number, Uint8Array, RegExp][] = [
+    ['a length-delimited field running past the end', TcpCommand.WriteEvents, new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x61]), /^WriteEvents: BAD_PROTOBUF/],
+    ['a varint cut short', TcpCommand.ReadStreamEventsForward, new Uint8Array([0x0a, 0x01, 0x61, 0x10, 0xff]), /^ReadStreamEventsForward: BAD_PROTOBUF/],
+    ['a field of the wrong wire type', TcpCommand.ReadEvent, new Uint8Array([0x0d, 1, 2, 3, 4]), /^ReadEvent: BAD_PROTOBUF/],
+    ['wire type 7', TcpCommand.DeleteStream, new Uint8Array([0x0f]), /^DeleteStream: BAD_PROTOBUF/],
+    ['100,001 empty events (more elements than PROTOBUF_ELEMENTS_MAX)', TcpCommand.WriteEvents,
+      concat(new Uint8Array([0x0a, 0x01, 0x73]), new Uint8Array(200_002).map((_, i) => (i % 2 === 0 ? 0x1a : 0x00))), /^WriteEvents: PROTOBUF_LIMIT/],
+    ['expected version -3', TcpCommand.WriteEvents,
+      messages.WriteEvents.encode({ eventStreamId: 's', expectedVersion: -3n, events: [newEvent('T', utf8('x'))], requireLeader: false }), /^WriteEvents: .*expected version -3 is not valid/],
+    ['max count 5000 (over READ_PAGE_EVENTS_MAX)', TcpCommand.ReadStreamEventsForward, readStreamPayload('s', 5000), /^ReadStreamEventsForward: .*max count 5000 is outside 0\.\.4096/],
+    ['an event id of 3 bytes', TcpCommand.WriteEvents,
+      messages.WriteEvents.encode({ eventStreamId: 's', expectedVersion: -2n, events: [{ ...newEvent('T', utf8('x')), eventId: new Uint8Array(3) }], requireLeader: false }), /^WriteEvents: BAD_GUID/],
+  ];
+  for (const [name, command, payload, answer] of cases) {
+    it(`hostile input - ${name} gets BadRequest with the request id and the connection stays`, async () => {
+      const server = await startServer();
+      await expectBadRequest(server, command, payload, answer);
+    });
+  }
+});
+
+describe('hostile input - commands', () => {
+  const cases: [string, number, RegExp][] = [
+    ['an unknown command byte (0x99)', 0x99, /^unknown or unexpected command Unknown\(0x99\)$/],
+    ['an internal cluster command (0x12 CreateChunk)', 0x12, /^unknown or unexpected command CreateChunk\(internal\)$/],
+    ['a server-to-client command (0x83 WriteEventsCompleted)', TcpCommand.WriteEventsCompleted, /^unknown or unexpected command WriteEventsCompleted$/],
+    ['the retired CreateStream (0x80)', 0x80, /^unknown or unexpected command CreateStream\(retired\)\(internal\)$/],
+  ];
+  for (const [name, command, answer] of cases) {
+    it(`hostile input - ${name} gets BadRequest with the request id and the connection stays`, async () => {
+      const server = await startServer();
+      await expectBadRequest(server, command, utf8('whatever'), answer);
+    });
+  }
+
+  it('hostile input - the TrustedWrite flag gets BadRequest with the request id, a close, and nothing is written', async () => {
+    const server = await startServer();
+    const correlationId = randomUUID();
+    const { frame } = frameOf(TcpCommand.WriteEvents, writeEventsPayload('trusted'), { correlationId, flags: TcpFlags.TrustedWrite });
+    await expectClosed(server, frame, /^the TrustedWrite flag is for node-to-node traffic only$/, /^a client sent the TrustedWrite flag$/, correlationId);
+    expect(await streamExists(server, 'trusted')).toBe(false);
+  });
+
+  it('hostile input - requests behind a TrustedWrite frame in the same write are not executed', async () => {
+    const server = await startServer();
+    const trusted = frameOf(TcpCommand.WriteEvents, writeEventsPayload('trusted-first'), { flags: TcpFlags.TrustedWrite | TcpFlags.Authenticated, credentials: { login: ADMIN_LOGIN, password: ADMIN_PASSWORD } });
+    const after = frameOf(TcpCommand.WriteEvents, writeEventsPayload('behind-trusted'));
+    await expectClosed(server, concat(trusted.frame, after.frame), /TrustedWrite/, /^a client sent the TrustedWrite flag$/, trusted.correlationId);
+    expect(await streamExists(server, 'trusted-first')).toBe(false);
+    expect(await streamExists(server, 'behind-trusted')).toBe(false);
+  });
+});
+
+describe('hostile input - credentials', () => {
+  const credentialsPackage = (login: Uint8Array, password: Uint8Array, correlationId = randomUUID()): Uint8Array =>
+    framed(rawPackage(TcpCommand.Authenticate, TcpFlags.Authenticated, correlationId, concat(new Uint8Array([login.length]), login, new Uint8Array([password.length]), password)));
+
+  it('hostile input - a login of 200 bytes (over 127) gets BadRequest with the zero id and a close', async () => {
+    const server = await startServer();
+    await expectClosed(server, credentialsPackage(new Uint8Array(200).fill(0x61), utf8('changeit')), /^BAD_CREDENTIALS: login length 200 exceeds 127/, /^bad package: BAD_CREDENTIALS/);
+  });
+
+  it('hostile input - 255-byte login and password (a 512-byte block) get BadRequest with the zero id and a close', async () => {
+    const server = await startServer();
+    await expectClosed(server, credentialsPackage(new Uint8Array(255).fill(0x61), new Uint8Array(255).fill(0x62)), /^BAD_CREDENTIALS: login length 255 exceeds 127/, /^bad package: BAD_CREDENTIALS/);
+  });
+
+  it('hostile input - a bearer-token credentials block (negative int16) gets BadRequest with the zero id and a close', async () => {
+    const server = await startServer();
+    const token = utf8('eyJhbGciOiJIUzI1NiJ9.e30.sig');
+    const block = concat(new Uint8Array([(-token.length) & 0xff, 0xff]), token);
+    await expectClosed(server, framed(rawPackage(TcpCommand.Authenticate, TcpFlags.Authenticated, randomUUID(), block)), /^BAD_CREDENTIALS: login length 228 exceeds 127/, /^bad package: BAD_CREDENTIALS/);
+  });
+
+  it('hostile input - a password that is not UTF-8 gets BadRequest with the zero id and a close', async () => {
+    const server = await startServer();
+    await expectClosed(server, credentialsPackage(utf8('admin'), new Uint8Array([0xc3, 0x28])), /^BAD_CREDENTIALS: password is not valid UTF-8/, /^bad package: BAD_CREDENTIALS/);
+  });
+
+  it('hostile input - 127-byte login and password (a 256-byte block, the most allowed) are checked: NotAuthenticated, the connection stays', async () => {
+    const server = await startServer();
+    const client = await server.connect();
+    const correlationId = randomUUID();
+    client.write(credentialsPackage(new Uint8Array(127).fill(0x61), new Uint8Array(127).fill(0x62), correlationId));
+    const reply = await client.waitForPackage('NotAuthenticated', (p) => p.correlationId === correlationId);
+    expect([reply.command, text(reply)]).toEqual([TcpCommand.NotAuthenticated, 'not authenticated']);
+    const ok = await client.request(TcpCommand.Authenticate, undefined, { credentials: { login: ADMIN_LOGIN, password: ADMIN_PASSWORD } });
+    expect(ok.command).toBe(TcpCommand.Authenticated);
+    expect(client.closed).toBe(false);
+    expect(server.logger.closeReasons()).toEqual([]);
+    await client.close();
+    await wellBehavedRoundTrip(server);
+  });
+});
+
+describe('hostile input - slowloris', () => {
+  const FRAME_MS = 300;
+
+  it('hostile input - half a frame that is never finished is closed after FRAME_COMPLETION_MS_MAX', async () => {
+    const server = await startServer({ limits: { frameCompletionMsMax: FRAME_MS } });
+    const { frame } = frameOf(TcpCommand.WriteEvents, writeEventsPayload('slowloris'));
+    const started = Date.now();
+    await expectClosed(server, frame.subarray(0, frame.length >> 1), null, new RegExp(`^a frame was not completed within ${FRAME_MS} ms \\(FRAME_COMPLETION_MS_MAX\\)$`));
+    const elapsedMs = Date.now() - started;
+    console.log(`slowloris: half a frame was closed after ${elapsedMs} ms (FRAME_COMPLETION_MS_MAX ${FRAME_MS})`);
+    expect(elapsedMs).toBeGreaterThanOrEqual(FRAME_MS);
+    expect(await streamExists(server, 'slowloris')).toBe(false);
+  });
+
+  it('hostile input - a length prefix and nothing more is a frame begun: closed after FRAME_COMPLETION_MS_MAX', async () => {
+    const server = await startServer({ limits: { frameCompletionMsMax: FRAME_MS } });
+    await expectClosed(server, lengthPrefix(39), null, /^a frame was not completed within 300 ms/);
+  });
+
+  it('hostile input - a peer that hangs up right after a length prefix is logged as mid-frame', async () => {
+    const server = await startServer();
+    const client = await server.connect();
+    client.write(lengthPrefix(39));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.socket.end();
+    await client.waitForClose();
+    expect(await server.waitForCloseReasons(1)).toEqual(['the peer closed the connection in the middle of a frame (4 bytes of it received)']);
+    await wellBehavedRoundTrip(server);
+  });
+
+  it('hostile input - two bytes of a length prefix are a frame begun: closed after FRAME_COMPLETION_MS_MAX', async () => {
+    const server = await startServer({ limits: { frameCompletionMsMax: FRAME_MS } });
+    await expectClosed(server, new Uint8Array([0x20, 0x00]), null, /^a frame was not completed within 300 ms/);
+  });
+
+  it('hostile input - a frame trickled one byte at a time is closed although bytes keep coming', async () => {
+    const server = await startServer({ limits: { frameCompletionMsMax: FRAME_MS, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 200 } });
+    const client = await server.connect();
+    const { frame } = frameOf(TcpCommand.WriteEvents, writeEventsPayload('trickled'));
+    let at = 0;
+    const trickle = setInterval(() => client.write(frame.subarray(at, ++at)), 20);
+    try {
+      await client.waitForClose();
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(at).toBeLessThan(frame.length);
+    expect(await server.waitForCloseReasons(1)).toEqual([`a frame was not completed within ${FRAME_MS} ms (FRAME_COMPLETION_MS_MAX)`]);
+    await wellBehavedRoundTrip(server);
+  });
+
+  it('hostile input - a client streaming whole frames whose chunks all end mid-frame is never taken for a slowloris', async () => {
+    const server = await startServer({ limits: { frameCompletionMsMax: FRAME_MS } });
+    const client = await server.connect();
+    // Frames of 4,096 bytes written as chunks of 4,095, 25 ms apart: no chunk ends on a frame
+    // boundary (the buffer is never empty between reads), yet nearly every chunk completes a
+    // frame, far inside FRAME_COMPLETION_MS_MAX; the whole stream takes 2 s.
+    const pings = Array.from({ length: 80 }, (_, i) => frameOf(TcpCommand.Ping, new Uint8Array(4096 - 22).fill(i)));
+    const stream = concat(...pings.map((p) => p.frame));
+    const CHUNK_BYTES = 4095;
+    for (let at = 0; at < stream.length; at += CHUNK_BYTES) {
+      client.write(stream.subarray(at, at + CHUNK_BYTES));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await client.waitForPackage('the last Pong', (p) => p.correlationId === pings[pings.length - 1].correlationId);
+    expect(client.answers().map((p) => p.correlationId)).toEqual(pings.map((p) => p.correlationId));
+    expect(client.closed).toBe(false);
+    expect(server.logger.closeReasons()).toEqual([]);
+  });
+});
+
+/** Samples heapUsed + arrayBuffers (where queued frames live) every 20 ms; `stop` returns the peak. */
+function memorySampler(): { stop: () => number } {
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  let peak = used();
+  const timer = setInterval(() => (peak = Math.max(peak, used())), 20);
+  return { stop: () => (clearInterval(timer), Math.max(peak, used())) };
+}
+
+const MiB = 1024 * 1024;
+
+describe('hostile input - slow readers', () => {
+  it('hostile input - a client that never reads while asking for big pages is dropped at SEND_QUEUE_BYTES_MAX', async () => {
+    const SEND_QUEUE_BYTES = 8 * MiB;
+    const server = await startServer({ limits: { sendQueueBytesMax: SEND_QUEUE_BYTES }, chunkSizeBytes: 4 * MiB });
+    // Four events of 512 KiB: each read of the stream answers with about 2 MiB.
+    const writer = await server.connect();
+    for (let i = 0; i < 4; i++) {
+      const event = newEvent('Big', new Uint8Array(512 * 1024).fill(i));
+      const reply = await writer.request(TcpCommand.WriteEvents, messages.WriteEvents.encode({ eventStreamId: 'big', expectedVersion: -2n, events: [event], requireLeader: false }));
+      expect(reply.command).toBe(TcpCommand.WriteEventsCompleted);
+    }
+    await writer.close();
+    const baseline = process.memoryUsage();
+    const sampler = memorySampler();
+    const slow = await server.connect({ read: false });
+    // 400 reads would be 800 MiB of answers if the server kept them all.
+    const READS = 400;
+    const read = frameOf(TcpCommand.ReadStreamEventsForward, readStreamPayload('big', 4)).frame;
+    // Paced (20 reads every 5 ms), as a client that merely reads slowly would be; see the
+    // skipped test below for what a burst of pipelined reads does.
+    for (let i = 0; i < READS && server.logger.closeReasons().length === 0; i++) {
+      slow.write(read);
+      if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // The server's log, not our socket, says when it hung up: a client that never reads may not
+    // notice the reset until it writes again.
+    const reasons = await server.waitForCloseReasons(1, 20_000);
+    const peakMiB = (sampler.stop() - baseline.heapUsed - baseline.arrayBuffers) / MiB;
+    console.log(`slow reader (bytes): dropped with "${reasons[0]}"; peak memory growth ${peakMiB.toFixed(1)} MiB`);
+    expect(reasons).toEqual([expect.stringMatching(new RegExp(`^send queue over its bounds: \\d+ packages, \\d+ bytes \\(SEND_QUEUE_PACKAGES_MAX 50000, SEND_QUEUE_BYTES_MAX ${SEND_QUEUE_BYTES}\\)$`))]);
+    const queued = Number(/, (\d+) bytes/.exec(reasons[0])![1]);
+    expect(queued).toBeGreaterThan(SEND_QUEUE_BYTES);
+    expect(queued).toBeLessThan(SEND_QUEUE_BYTES + 3 * MiB);
+    expect(peakMiB).toBeLessThan(256);
+    await wellBehavedRoundTrip(server);
+  });
+
+  it('hostile input - a client that never reads while sending many small requests is dropped at SEND_QUEUE_PACKAGES_MAX', async () => {
+    const PACKAGES = 500;
+    const server = await startServer({ limits: { sendQueuePackagesMax: PACKAGES } });
+    const slow = await server.connect({ read: false });
+    // Pongs of ~1 KiB: the kernel's socket buffers take a few MiB before the queue starts to grow.
+    const ping = frameOf(TcpCommand.Ping, new Uint8Array(1000)).frame;
+    const batch = concat(...Array.from({ length: 100 }, () => ping));
+    for (let i = 0; i < 2000 && server.logger.closeReasons().length === 0; i++) {
+      slow.write(batch);
+      if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const reasons = await server.waitForCloseReasons(1, 20_000);
+    console.log(`slow reader (packages): dropped with "${reasons[0]}"`);
+    expect(reasons).toEqual([expect.stringMatching(new RegExp(`^send queue over its bounds: ${PACKAGES + 1} packages, \\d+ bytes \\(SEND_QUEUE_PACKAGES_MAX ${PACKAGES}, SEND_QUEUE_BYTES_MAX ${96 * MiB}\\)$`))]);
+    await wellBehavedRoundTrip(server);
+  });
+
+  // Known issue, not fixed here: every request in flight builds its whole answer before the send
+  // queue sees it, so a burst of pipelined reads (all dispatched from one socket read, up to
+  // REQUESTS_IN_FLIGHT_MAX) costs in-flight × page size however small the queue bound is.
+  // Measured: 1,000 reads of a 2 MiB page in one write grow heap + ArrayBuffers by ~2 GiB before
+  // the connection is dropped; 4,000 by ~3.7 GiB. Fixing it needs a bound on answer bytes in
+  // flight per connection (or reads that stop at a byte budget); enable this test with it.
+  it.skip('hostile input - a burst of pipelined big reads from a client that never reads stays within a memory bound', async () => {
+    const server = await startServer({ limits: { sendQueueBytesMax: 8 * MiB }, chunkSizeBytes: 4 * MiB });
+    const writer = await server.connect();
+    for (let i = 0; i < 4; i++) {
+      await writer.request(TcpCommand.WriteEvents, messages.WriteEvents.encode({ eventStreamId: 'big', expectedVersion: -2n, events: [newEvent('Big', new Uint8Array(512 * 1024).fill(i))], requireLeader: false }));
+    }
+    const baseline = process.memoryUsage();
+    const sampler = memorySampler();
+    const slow = await server.connect({ read: false });
+    const read = frameOf(TcpCommand.ReadStreamEventsForward, readStreamPayload('big', 4)).frame;
+    slow.write(concat(...Array.from({ length: 1000 }, () => read)));
+    await server.waitForCloseReasons(1, 60_000);
+    const peakMiB = (sampler.stop() - baseline.heapUsed - baseline.arrayBuffers) / MiB;
+    expect(peakMiB).toBeLessThan(256);
+  });
+});
+
+describe('hostile input - answers too big for one frame', () => {
+  it('hostile input - a read page over FRAME_BYTES_MAX gets BadRequest with the request id, not a crash', async () => {
+    // A real directory: the events are 13 MiB each, too big for a simulated disk to hold cheaply.
+    const store = await EventStore.open(tempDir('annal-hostile-'), {});
+    const logger = new CapturingLogger();
+    const server = await TcpServer.start(store, { host: '127.0.0.1', port: 0, logger, authenticator: { authenticate: async () => null } });
+    const client = await RawClient.connect(server.port);
+    try {
+      // Five events of 13.5 MiB: one page of all five is 67.5 MiB, over the 64 MiB frame limit.
+      for (let i = 0; i < 5; i++) {
+        const event = newEvent('Huge', new Uint8Array(13.5 * MiB).fill(i));
+        const reply = await client.request(TcpCommand.WriteEvents, messages.WriteEvents.encode({ eventStreamId: 'huge', expectedVersion: -2n, events: [event], requireLeader: false }), {}, 30_000);
+        expect(messages.WriteEventsCompleted.decode(reply.payload).result).toBe(0);
+      }
+      const correlationId = randomUUID();
+      const reply = await client.request(TcpCommand.ReadStreamEventsForward, readStreamPayload('huge', 5), { correlationId }, 30_000);
+      expect([reply.command, reply.correlationId]).toEqual([TcpCommand.BadRequest, correlationId]);
+      expect(text(reply)).toMatch(/^ReadStreamEventsForward: FRAME_TOO_LARGE/);
+      const two = await client.request(TcpCommand.ReadStreamEventsForward, readStreamPayload('huge', 2), {}, 30_000);
+      expect(messages.ReadStreamEventsCompleted.decode(two.payload).events).toHaveLength(2);
+      expect(client.closed).toBe(false);
+    } finally {
+      await client.close();
+      await server.close();
+      await store.close();
+    }
+  });
+});
+
+/** The soft and hard limits on open files of this process (Linux), or null where unknown. */
+function openFileLimits(): { soft: number; hard: number } | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const [soft, hard] = line!.slice('Max open files'.length).trim().split(/\s+/);
+    const value = (v: string) => (v === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(v));
+    return { soft: value(soft), hard: value(hard) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * How many idle connections this machine lets the test open: each costs two descriptors (both
+ * ends live in this process). Node cannot call setrlimit, so a soft limit below what is needed is
+ * raised with util-linux `prlimit` where the hard limit allows; otherwise the count is scaled down.
+ */
+function idleConnectionBudget(wanted: number): number {
+  const needed = 2 * wanted + 1000;
+  let limits = openFileLimits();
+  if (limits === null) return wanted;
+  if (limits.soft < needed && limits.hard > limits.soft) {
+    try {
+      const raised = Math.min(limits.hard, needed);
+      execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${raised}:${limits.hard}`], { stdio: 'pipe' });
+      limits = openFileLimits() ?? limits;
+    } catch (error) {
+      console.log(`idle connections: could not raise the open-file limit: ${(error as Error).message}`);
+    }
+  }
+  if (limits.soft >= needed) return wanted;
+  const scaled = Math.max(100, Math.floor((limits.soft - 1000) / 2));
+  console.log(`idle connections: the open-file limit is ${limits.soft} (hard ${limits.hard}); scaled down from ${wanted} to ${scaled} connections`);
+  return scaled;
+}
+
+describe('hostile input - many idle connections', () => {
+  it('hostile input - 5,000 idle connections do not slow a well-behaved client', async () => {
+    const count = idleConnectionBudget(5000);
+    const server = await startServer();
+    const alone = await wellBehavedRoundTrip(server);
+    const idle: RawClient[] = [];
+    const openStarted = performance.now();
+    // In waves, so the listen backlog (511) never overflows into SYN retries.
+    const WAVE = 250;
+    while (idle.length < count) {
+      idle.push(...(await Promise.all(Array.from({ length: Math.min(WAVE, count - idle.length) }, () => server.connect()))));
+    }
+    const openMs = performance.now() - openStarted;
+    const deadline = Date.now() + 10_000;
+    while (server.server.connectionCount < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(server.server.connectionCount).toBe(count);
+    const fresh: number[] = [];
+    for (let i = 0; i < 3; i++) fresh.push(await wellBehavedRoundTrip(server));
+    // Past HEARTBEAT_INTERVAL_MS every idle connection gets a HeartbeatRequest (and answers it):
+    // measure again while that traffic flows.
+    await Promise.all(idle.map((c) => c.waitForPackage('a heartbeat request', (p) => p.command === TcpCommand.HeartbeatRequestCommand, 15_000)));
+    const heartbeating: number[] = [];
+    for (let i = 0; i < 3; i++) heartbeating.push(await wellBehavedRoundTrip(server));
+    const rounded = (values: number[]) => values.map((v) => Math.round(v)).join(', ');
+    console.log(
+      `idle connections: ${count} opened in ${Math.round(openMs)} ms; round trip alone ${Math.round(alone)} ms, ` +
+        `with them idle [${rounded(fresh)}] ms, while they exchange heartbeats [${rounded(heartbeating)}] ms`,
+    );
+    expect(Math.max(...fresh, ...heartbeating)).toBeLessThan(5_000);
+    expect(idle.filter((c) => c.closed)).toHaveLength(0);
+    expect(server.logger.closeReasons()).toEqual([]);
+  }, 120_000);
+});
+
+describe('hostile input - server limits', () => {
+  it('hostile input - TcpServer.start refuses limits that are not positive integers or not limits', async () => {
+    const { store } = await startServer();
+    const start = (limits: object) => TcpServer.start(store, { port: 0, logger: new CapturingLogger(), authenticator: { authenticate: async () => null }, limits });
+    await expect(start({ frameCompletionMsMax: 0 })).rejects.toThrow(/limits\.frameCompletionMsMax must be a positive integer, got 0/);
+    await expect(start({ sendQueueBytesMax: 1.5 })).rejects.toThrow(/limits\.sendQueueBytesMax must be a positive integer/);
+    await expect(start({ connectionsMax: 5 })).rejects.toThrow(/limits\.connectionsMax is not a server limit/);
+  });
+});
