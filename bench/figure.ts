@@ -2,8 +2,11 @@
 // throughput cases share.
 
 export interface Target {
-  /** 'absolute': value >= min; 'baseline': value / baseline syncs/s >= min. */
-  readonly kind: 'absolute' | 'baseline';
+  /**
+   * 'absolute': value >= min; 'baseline': value / baseline syncs/s >= min; 'compared': value /
+   * the value of the figure named by `comparedTo` >= min.
+   */
+  readonly kind: 'absolute' | 'baseline' | 'compared';
   readonly min: number;
 }
 
@@ -14,6 +17,8 @@ export interface Figure {
   readonly unit: string;
   /** Whether value / (baseline syncs/s) is a meaningful comparison (durable writes only). */
   readonly comparesToBaseline: boolean;
+  /** The id of a figure of the same run this one is set beside (its ratio to it is reported). */
+  readonly comparedTo?: string;
   readonly target?: Target;
   /** Anything else worth keeping in the results (samples, latencies, sizes). */
   readonly details?: Record<string, unknown>;

@@ -27,6 +27,8 @@ export interface RunContext {
 
 export interface Row extends Figure {
   readonly ratioToBaseline: number | null;
+  /** value / the value of `comparedTo`, when that figure is in the same run. */
+  readonly ratioToCompared: number | null;
   readonly targetText: string | null;
   readonly met: boolean | null;
 }
@@ -58,18 +60,23 @@ export function writeResult(name: string, value: unknown): string {
   return path;
 }
 
-function targetText(target: Target, unit: string): string {
-  return target.kind === 'baseline' ? `>= ${Math.round(target.min * 100)} % of baseline` : `>= ${target.min.toLocaleString('en-US')} ${unit}`;
+function targetText(target: Target, unit: string, comparedTo: string | undefined): string {
+  if (target.kind === 'baseline') return `>= ${Math.round(target.min * 100)} % of baseline`;
+  if (target.kind === 'compared') return `>= ${Math.round(target.min * 100)} % of ${comparedTo ?? '?'}`;
+  return `>= ${target.min.toLocaleString('en-US')} ${unit}`;
 }
 
 /** Adds the ratio to the baseline and the target verdict to each figure. */
 export function rows(figures: readonly Figure[], baselineSyncsPerSecond: number | null): Row[] {
   return figures.map((f) => {
     const ratioToBaseline = f.comparesToBaseline && baselineSyncsPerSecond !== null ? f.value / baselineSyncsPerSecond : null;
+    const other = f.comparedTo === undefined ? undefined : figures.find((g) => g.id === f.comparedTo);
+    const ratioToCompared = other === undefined ? null : f.value / other.value;
     let met: boolean | null = null;
     if (f.target?.kind === 'absolute') met = f.value >= f.target.min;
     if (f.target?.kind === 'baseline') met = ratioToBaseline === null ? null : ratioToBaseline >= f.target.min;
-    return { ...f, ratioToBaseline, targetText: f.target ? targetText(f.target, f.unit) : null, met };
+    if (f.target?.kind === 'compared') met = ratioToCompared === null ? null : ratioToCompared >= f.target.min;
+    return { ...f, ratioToBaseline, ratioToCompared, targetText: f.target ? targetText(f.target, f.unit, f.comparedTo) : null, met };
   });
 }
 
@@ -88,10 +95,17 @@ export function describe(f: Figure, baselineSyncsPerSecond: number | null): stri
   return `${f.id.padEnd(4)} ${f.name}: ${formatValue(f.value)} ${f.unit}${ratio}`;
 }
 
+/** The progress line of a figure set beside `other` (measured in the same run). */
+export function describeBeside(f: Figure, other: Figure | undefined, baselineSyncsPerSecond: number | null): string {
+  const beside = other === undefined ? '' : `  (${(f.value / other.value).toFixed(2)} x ${other.id})`;
+  return describe(f, baselineSyncsPerSecond) + beside;
+}
+
 export function printTable(context: RunContext, baselineSyncsPerSecond: number | null, table: readonly Row[]): void {
-  const header = ['id', 'case', 'value', 'unit', 'x baseline', 'target', 'met'];
+  const header = ['id', 'case', 'value', 'unit', 'x baseline', 'x beside', 'target', 'met'];
   const lines = table.map((r) => [
     r.id, r.name, formatValue(r.value), r.unit, r.ratioToBaseline === null ? '' : r.ratioToBaseline.toFixed(2),
+    r.ratioToCompared === null ? '' : `${r.ratioToCompared.toFixed(2)} ${r.comparedTo}`,
     r.targetText ?? '', r.met === null ? '' : r.met ? 'yes' : 'NO',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));

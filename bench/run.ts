@@ -1,22 +1,24 @@
-// `npm run bench`: runs the baseline, write (W1–W3), read (R1, R2) and kernel (K1, K2) benchmarks
-// in that order, writes bench/results/*.json and prints the summary table. Optional arguments
-// pick groups: `node dist/bench/run.js writes reads kernels`.
+// `npm run bench`: runs the baseline, write (W1–W3), read (R1, R2), kernel (K1, K2) and protocol
+// (P1, P2) benchmarks in that order, writes bench/results/*.json and prints the summary table.
+// Optional arguments pick groups: `node dist/bench/run.js writes reads kernels protocol`.
 
 import { pooled, syncLoop, SYNC_LOOP_NAMES, type SyncLoopKind, type SyncLoopResult } from './baseline.js';
 import { EVENT_JSON, EVENT_JSON_BYTES, eventRecordBytes, withFreshDir } from './fixture.js';
 import { caseMs, type Figure } from './figure.js';
 import { k1Crc, k2Encode, kernelSink } from './kernels.js';
+import { protocol } from './protocol.js';
 import { reads } from './reads.js';
-import { describe, printTable, rows, runContext, writeResult, writeSummary } from './report.js';
+import { describe, describeBeside, printTable, rows, runContext, writeResult, writeSummary } from './report.js';
 import { W1_SLICES, w1Sequential, w2Concurrent, w3Pipelined, w3Sequential } from './writes.js';
 
-const GROUPS = ['writes', 'reads', 'kernels'] as const;
+const GROUPS = ['writes', 'reads', 'kernels', 'protocol'] as const;
 type Group = (typeof GROUPS)[number];
 
 const BASELINE_MS = caseMs(3000);
 const WRITE_MS = caseMs(3000);
 const WARMUP_MS = caseMs(500);
 const READ_MS = caseMs(3000);
+const PROTOCOL_MS = caseMs(6000);
 
 function selectedGroups(): Set<Group> {
   const args = process.argv.slice(2);
@@ -95,6 +97,12 @@ async function main(): Promise<void> {
     const k = [...(await k1Crc(version)), ...(await k2Encode(version))];
     console.log(`kernel sink ${kernelSink() >>> 0} (every benchmarked result was folded into it)`);
     figures.push(...k);
+  }
+  if (groups.has('protocol')) {
+    const p = await protocol({ durationMs: PROTOCOL_MS, warmupMs: WARMUP_MS });
+    for (const f of p) console.log(describeBeside(f, p.find((g) => g.id === f.comparedTo), syncsPerSecond));
+    writeResult('protocol', { date: context.date, baselineSyncsPerSecond: syncsPerSecond, figures: p });
+    figures.push(...p);
   }
   const table = rows(figures, syncsPerSecond);
   const path = writeSummary(context, [...groups], syncsPerSecond, table);
