@@ -7,17 +7,15 @@ import type { EventStore } from '../../store/event-store.js';
 import type { RecordedEvent } from '../../store/recorded-event.js';
 import { TcpCommand } from '../wire/commands.js';
 import {
-  FilterContext, FilterType, FilteredReadAllResult, ReadAllResult, ReadEventResult, ReadStreamResult, messages,
-  type Filter, type FilteredReadAllEvents, type ReadAllEvents, type ReadEvent, type ReadStreamEvents,
+  FilteredReadAllResult, ReadAllResult, ReadEventResult, ReadStreamResult, messages,
+  type FilteredReadAllEvents, type ReadAllEvents, type ReadEvent, type ReadStreamEvents,
 } from '../wire/messages.js';
 import { resolvedEventOf, resolvedIndexedEventOf } from './event-convert.js';
+import { filterPredicate } from './event-filter.js';
 import { readEventResultOf, readStreamResultOf } from './results.js';
 import { FILTER_SEARCH_WINDOW_EVENTS_MAX, READ_PAGE_EVENTS_MAX } from './server-limits.js';
 import type { Reply } from './reply.js';
 import { AccessDeniedError } from '../../util/errors.js';
-
-/** Longest regular expression a filter may carry (they run against every examined event). */
-const FILTER_REGEX_CHARS_MAX = 256;
 
 function checkCount(maxCount: number): void {
   if (!Number.isInteger(maxCount) || maxCount < 0 || maxCount > READ_PAGE_EVENTS_MAX) {
@@ -124,25 +122,6 @@ async function readAllPage(store: EventStore, principal: Principal, from: bigint
   if (forwards) return store.readAll({ fromPosition: from, maxCount, principal });
   if (from === 0n) return [];
   return store.readAll({ fromPosition: from < 0n ? 'end' : from - 1n, direction: 'backwards', maxCount, principal });
-}
-
-/** The predicate of a filter: stream-id or event-type prefixes, or regular expressions. */
-export function filterPredicate(filter: Filter | undefined): (event: RecordedEvent) => boolean {
-  if (filter === undefined || filter.data.length === 0) return () => true;
-  const field = filter.context === FilterContext.EventType ? (e: RecordedEvent) => e.type : (e: RecordedEvent) => e.streamId;
-  if (filter.type === FilterType.Prefix) {
-    const prefixes = filter.data;
-    return (e) => prefixes.some((p) => field(e).startsWith(p));
-  }
-  const patterns = filter.data.map((source) => {
-    if (source.length > FILTER_REGEX_CHARS_MAX) throw new InvalidArgumentError(`a filter regex is at most ${FILTER_REGEX_CHARS_MAX} characters`);
-    try {
-      return new RegExp(source);
-    } catch (error) {
-      throw new InvalidArgumentError(`filter regex '${source}' is not valid: ${(error as Error).message}`);
-    }
-  });
-  return (e) => patterns.some((p) => p.test(field(e)));
 }
 
 /**

@@ -11,7 +11,7 @@ import { TcpCommand } from '../wire/commands.js';
 import { SubscriptionDropReason, messages, type FilteredSubscribeToStream, type SubscribeToStream } from '../wire/messages.js';
 import { encodePackageFrame, makePackage } from '../wire/package.js';
 import { resolvedEventOf } from './event-convert.js';
-import { filterPredicate } from './read-operations.js';
+import { filterPredicate } from './event-filter.js';
 import type { Reply } from './reply.js';
 import { SUBSCRIPTIONS_PER_CONNECTION_MAX } from './server-limits.js';
 
