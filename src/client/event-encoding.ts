@@ -2,11 +2,10 @@
 // id chosen here, once, before the first attempt, so that every retry carries the same ids and
 // the server can recognise it (es-tcp.md §1 "Correlation rules", §3.2, §4).
 
-import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, InvalidEventError, type ExpectedRevision } from '../util/errors.js';
-import { isUuid } from '../util/bytes.js';
+import { isUuid, randomUuidBytes } from '../util/bytes.js';
 import { POSITION_MAX } from '../util/limits.js';
-import { uuidToWire } from '../protocol/wire/guid.js';
+import { rfcBytesToWire, uuidToWire } from '../protocol/wire/guid.js';
 import type { NewEvent } from '../protocol/wire/messages.js';
 import type { EventData } from '../store/event-input.js';
 
@@ -18,7 +17,7 @@ export const EXPECTED_VERSION_NO_STREAM = -1n;
 export const EXPECTED_VERSION_ANY = -2n;
 export const EXPECTED_VERSION_STREAM_EXISTS = -4n;
 
-const EVENT_KEYS = new Set(['id', 'type', 'data', 'metadata', 'contentType']);
+const EVENT_KEYS = new Set(['id', 'type', 'data', 'metadata', 'contentType', 'metadataContentType']);
 const utf8 = new TextEncoder();
 
 /** The wire's expected version for an ExpectedRevision (default 'any'); InvalidArgumentError otherwise. */
@@ -43,6 +42,13 @@ function payloadOf(value: unknown, what: string, index: number, claimed: unknown
   return { bytes: utf8.encode(text), json: true };
 }
 
+/** A fresh random (version 4) event id in wire order, without going through its text. */
+function randomWireId(): Uint8Array {
+  const rfc = new Uint8Array(16);
+  randomUuidBytes(rfc, 0);
+  return rfcBytesToWire(rfc);
+}
+
 /**
  * The NewEvents of an append, ids generated where absent. Checks the shape of each event (as the
  * embedded API does); sizes and JSON claims on bytes are left to the server.
@@ -57,15 +63,19 @@ export function newEventsOf(events: unknown): NewEvent[] {
     const e = event as EventData;
     if (typeof e.type !== 'string' || e.type.length === 0) throw new InvalidEventError(`event ${index}: type must be a non-empty string`);
     if (!e.type.isWellFormed()) throw new InvalidEventError(`event ${index}: type is not well-formed Unicode`);
-    if (e.contentType !== undefined && e.contentType !== CONTENT_TYPE_JSON && e.contentType !== CONTENT_TYPE_BINARY) {
-      throw new InvalidEventError(`event ${index}: contentType must be '${CONTENT_TYPE_JSON}' or '${CONTENT_TYPE_BINARY}'`);
+    for (const key of ['contentType', 'metadataContentType'] as const) {
+      const claimed = e[key];
+      if (claimed !== undefined && claimed !== CONTENT_TYPE_JSON && claimed !== CONTENT_TYPE_BINARY) {
+        throw new InvalidEventError(`event ${index}: ${key} must be '${CONTENT_TYPE_JSON}' or '${CONTENT_TYPE_BINARY}'`);
+      }
     }
+    if (e.metadataContentType !== undefined && e.metadata === undefined) throw new InvalidEventError(`event ${index}: metadataContentType without metadata`);
     if (e.data === undefined) throw new InvalidEventError(`event ${index}: data is required`);
     if (e.id !== undefined && (typeof e.id !== 'string' || !isUuid(e.id))) throw new InvalidEventError(`event ${index}: id must be a UUID string`);
     const data = payloadOf(e.data, 'data', index, e.contentType);
-    const metadata = e.metadata === undefined ? null : payloadOf(e.metadata, 'metadata', index, undefined);
+    const metadata = e.metadata === undefined ? null : payloadOf(e.metadata, 'metadata', index, e.metadataContentType);
     return {
-      eventId: uuidToWire(e.id ?? randomUUID()),
+      eventId: e.id === undefined ? randomWireId() : uuidToWire(e.id),
       eventType: e.type,
       dataContentType: data.json ? 1 : 0,
       metadataContentType: metadata?.json ? 1 : 0,

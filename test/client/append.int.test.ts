@@ -115,6 +115,21 @@ describe('client append', () => {
     expect(back.every((e) => (e.data as Uint8Array).length === binary.length)).toBe(true);
   });
 
+  test('client append - metadata: objects as JSON, bytes claimed as JSON as JSON, other bytes as bytes', async () => {
+    const s = `meta-${randomUUID()}`;
+    const text = new TextEncoder().encode('{"causation":"c-1"}');
+    await client.appendToStream(s, [
+      { type: 'e', data: { n: 0 }, metadata: { causation: 'c-0' } },
+      { type: 'e', data: { n: 1 }, metadata: text, metadataContentType: 'application/json' },
+      { type: 'e', data: new Uint8Array([1]), metadata: new Uint8Array([0xff]) },
+    ]);
+    const stored = await server.store.readStream(s);
+    expect(stored.map((e) => e.metadata)).toEqual([{ causation: 'c-0' }, { causation: 'c-1' }, new Uint8Array([0xff])]);
+    const read = await client.readStream(s);
+    expect(read[1].metadata).toEqual({ causation: 'c-1' });
+    expect(read[2].metadataBytes()).toEqual(new Uint8Array([0xff]));
+  });
+
   test('client append - bad arguments are refused before anything is sent', async () => {
     await expect(client.appendToStream('', [{ type: 'a', data: {} }])).rejects.toBeInstanceOf(InvalidStreamIdError);
     await expect(client.appendToStream('s', [{ type: '', data: {} }])).rejects.toBeInstanceOf(InvalidEventError);

@@ -80,6 +80,7 @@ export class Connection {
     this.closed = true;
     clearInterval(this.timer);
     this.subscriptions.closeAll();
+    this.queue.flushNow();
     this.queue.close();
     if (reason !== null) this.context.logger.warn('closing a client connection', { remote: this.remote, reason });
     this.socket.destroy();
