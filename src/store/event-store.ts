@@ -399,7 +399,11 @@ export class EventStore {
     }
   }
 
-  /** Whether the stream exists (and is not deleted), its last revision and event count. */
+  /**
+   * Whether the stream exists (and is not deleted), its last revision and event count, as of the
+   * call: the snapshot is taken synchronously, before the promise is returned (the TCP server's
+   * subscriptions rely on this to pair it with the live feed's start).
+   */
   async streamInfo(streamId: string, options?: { principal?: Principal }): Promise<StreamInfo> {
     this.checkOpen();
     checkOptionKeys(options, ['principal'], 'streamInfo');

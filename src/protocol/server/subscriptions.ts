@@ -72,6 +72,15 @@ export class Subscriptions {
       },
     );
     this.live.set(correlationId, subscription);
+    if (stream !== null) {
+      // The revision the confirmation reports must be the stream's at the feed's start, not at the
+      // first streamInfo above: a commit may have landed in between (in the microtasks before
+      // this continuation), and a client catching up to the reported revision would then miss
+      // it. streamInfo takes its snapshot synchronously when called, so calling it in the same
+      // synchronous block as feed.subscribe() pairs the two.
+      const atStart = this.store.streamInfo(stream, { principal });
+      lastEventNumber = (await atStart).lastRevision;
+    }
     const confirmation = { lastCommitPosition: subscription.startAfter, ...(stream === null ? { lastEventNumber: 0n } : { lastEventNumber }) };
     return { command: TcpCommand.SubscriptionConfirmation, payload: messages.SubscriptionConfirmation.encode(confirmation) };
   }
