@@ -1,14 +1,17 @@
 // One measured figure of the benchmark run, its target, and the closed-loop timing helper the
 // throughput cases share.
 
-export interface Target {
-  /**
-   * 'absolute': value >= min; 'baseline': value / baseline syncs/s >= min; 'compared': value /
-   * the value of the figure named by `comparedTo` >= min.
-   */
-  readonly kind: 'absolute' | 'baseline' | 'compared';
-  readonly min: number;
-}
+export type Target =
+  | {
+    /**
+     * 'absolute': value >= min; 'baseline': value / baseline syncs/s >= min; 'compared': value /
+     * the value of the figure named by `comparedTo` >= min.
+     */
+    readonly kind: 'absolute' | 'baseline' | 'compared';
+    readonly min: number;
+  }
+  /** 'maximum': value <= max, for figures where lower is better (times, latencies, memory). */
+  | { readonly kind: 'maximum'; readonly max: number };
 
 export interface Figure {
   readonly id: string;

@@ -63,6 +63,7 @@ export function writeResult(name: string, value: unknown): string {
 function targetText(target: Target, unit: string, comparedTo: string | undefined): string {
   if (target.kind === 'baseline') return `>= ${Math.round(target.min * 100)} % of baseline`;
   if (target.kind === 'compared') return `>= ${Math.round(target.min * 100)} % of ${comparedTo ?? '?'}`;
+  if (target.kind === 'maximum') return `<= ${target.max.toLocaleString('en-US')} ${unit}`;
   return `>= ${target.min.toLocaleString('en-US')} ${unit}`;
 }
 
@@ -76,6 +77,7 @@ export function rows(figures: readonly Figure[], baselineSyncsPerSecond: number 
     if (f.target?.kind === 'absolute') met = f.value >= f.target.min;
     if (f.target?.kind === 'baseline') met = ratioToBaseline === null ? null : ratioToBaseline >= f.target.min;
     if (f.target?.kind === 'compared') met = ratioToCompared === null ? null : ratioToCompared >= f.target.min;
+    if (f.target?.kind === 'maximum') met = f.value <= f.target.max;
     return { ...f, ratioToBaseline, ratioToCompared, targetText: f.target ? targetText(f.target, f.unit, f.comparedTo) : null, met };
   });
 }

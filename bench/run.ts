@@ -1,6 +1,7 @@
 // `npm run bench`: runs the baseline, write (W1–W3), read (R1, R2), kernel (K1, K2) and protocol
 // (P1, P2) benchmarks in that order, writes bench/results/*.json and prints the summary table.
-// Optional arguments pick groups: `node dist/bench/run.js writes reads kernels protocol`.
+// Optional arguments pick groups: `node dist/bench/run.js writes reads kernels protocol`. The scale
+// group (S0–S6, bench/scale.ts) builds a large cached store, so it runs only when named.
 
 import { pooled, syncLoop, SYNC_LOOP_NAMES, type SyncLoopKind, type SyncLoopResult } from './baseline.js';
 import { EVENT_JSON, EVENT_JSON_BYTES, eventRecordBytes, withFreshDir } from './fixture.js';
@@ -8,24 +9,28 @@ import { caseMs, type Figure } from './figure.js';
 import { k1Crc, k2Encode, kernelSink } from './kernels.js';
 import { protocol } from './protocol.js';
 import { reads } from './reads.js';
+import { scale } from './scale.js';
 import { describe, describeBeside, printTable, rows, runContext, writeResult, writeSummary } from './report.js';
 import { W1_SLICES, w1Sequential, w2Concurrent, w3Pipelined, w3Sequential } from './writes.js';
 
-const GROUPS = ['writes', 'reads', 'kernels', 'protocol'] as const;
+const GROUPS = ['writes', 'reads', 'kernels', 'protocol', 'scale'] as const;
 type Group = (typeof GROUPS)[number];
+const DEFAULT_GROUPS: readonly Group[] = ['writes', 'reads', 'kernels', 'protocol'];
 
 const BASELINE_MS = caseMs(3000);
 const WRITE_MS = caseMs(3000);
 const WARMUP_MS = caseMs(500);
 const READ_MS = caseMs(3000);
 const PROTOCOL_MS = caseMs(6000);
+const SCALE_MS = caseMs(3000);
+const SCALE_WARMUP_MS = caseMs(1000);
 
 function selectedGroups(): Set<Group> {
   const args = process.argv.slice(2);
   for (const arg of args) {
     if (!(GROUPS as readonly string[]).includes(arg)) throw new Error(`unknown benchmark group '${arg}': choose from ${GROUPS.join(', ')}`);
   }
-  return new Set((args.length === 0 ? GROUPS : args) as Group[]);
+  return new Set((args.length === 0 ? DEFAULT_GROUPS : args) as Group[]);
 }
 
 function baselineLoop(kind: SyncLoopKind, durationMs: number): Promise<SyncLoopResult> {
@@ -103,6 +108,11 @@ async function main(): Promise<void> {
     for (const f of p) console.log(describeBeside(f, p.find((g) => g.id === f.comparedTo), syncsPerSecond));
     writeResult('protocol', { date: context.date, baselineSyncsPerSecond: syncsPerSecond, figures: p });
     figures.push(...p);
+  }
+  if (groups.has('scale')) {
+    const s = await scale({ durationMs: SCALE_MS, warmupMs: SCALE_WARMUP_MS });
+    writeResult('scale', { date: context.date, ...s.details, figures: s.figures });
+    figures.push(...s.figures);
   }
   const table = rows(figures, syncsPerSecond);
   const path = writeSummary(context, [...groups], syncsPerSecond, table);
