@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   }
   if (groups.has('scale')) {
     const s = await scale({ durationMs: SCALE_MS, warmupMs: SCALE_WARMUP_MS });
-    writeResult('scale', { date: context.date, ...s.details, figures: s.figures });
+    writeResult(s.resultName, { date: context.date, ...s.details, figures: s.figures });
     figures.push(...s.figures);
   }
   const table = rows(figures, syncsPerSecond);

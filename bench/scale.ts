@@ -34,8 +34,10 @@ export interface ScaleTiming {
 }
 
 export interface ScaleResult {
+  /** bench/results/<resultName>.json: one file per size ('scale-1m', 'scale-10m'), so a run of one keeps the other. */
+  readonly resultName: string;
   readonly figures: Figure[];
-  /** Kept beside the figures in bench/results/scale.json. */
+  /** Kept beside the figures in the result file. */
   readonly details: Record<string, unknown>;
 }
 
@@ -247,6 +249,7 @@ export async function scale(timing: ScaleTiming): Promise<ScaleResult> {
   log('     memory never shrinks. S6d counts only the pages touched. S6e: the key strings and the Map\'s backing store.');
 
   return {
+    resultName: `scale-${size.label}`,
     figures,
     details: {
       scale: size, storeDir: store.dir, storeBytes: storeBytes(store.dir), build: store.build, builtThisRun: store.builtNow,
