@@ -1,6 +1,7 @@
 // One client connection: frames in, packages decoded, requests dispatched concurrently (answers go
-// out as they complete, matched by correlation id), heartbeats, authentication, volatile
-// subscriptions, and every way a misbehaving peer is cut off. format-spec/protocol.md §8, §10.
+// out as they complete, matched by correlation id; reads through a gate), heartbeats,
+// authentication, volatile subscriptions, and every way a misbehaving peer is cut off.
+// format-spec/protocol.md §8, §10.
 
 import type { Socket } from 'node:net';
 import { AnnalError } from '../../util/errors.js';
@@ -14,8 +15,9 @@ import { ZERO_GUID } from '../wire/guid.js';
 import { COMMAND_PAYLOADS, messages, NotHandledReason } from '../wire/messages.js';
 import { TcpFlags, decodePackage, encodePackageFrame, makePackage, type TcpPackage } from '../wire/package.js';
 import { WireError } from '../wire/wire-error.js';
-import { FRAME_PREFIX_BYTES } from '../wire/wire-limits.js';
+import type { SharedAssemblyBudget } from './assembly-budget.js';
 import { filteredReadAllEvents, readAllEvents, readEvent, readStreamEvents } from './read-operations.js';
+import { ReadGate, isReadCommand } from './read-gate.js';
 import type { Reply } from './reply.js';
 import { SendQueue } from './send-queue.js';
 import { REQUESTS_IN_FLIGHT_MAX, type ServerLimits } from './server-limits.js';
@@ -36,35 +38,40 @@ export interface ServerContext {
   readonly logger: Logger;
   /** The bounds of every connection (server-limits.ts; the defaults unless the server was started with others). */
   readonly limits: ServerLimits;
+  /** Bytes in unfinished frames, shared by all connections (FRAME_ASSEMBLY_BYTES_MAX). */
+  readonly assemblyBudget: SharedAssemblyBudget;
 }
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 
 export class Connection {
-  private readonly framer = new LengthPrefixFramer();
+  private readonly framer: LengthPrefixFramer;
   private readonly queue: SendQueue;
+  private readonly reads: ReadGate;
   private readonly subscriptions: Subscriptions;
   private defaultPrincipal: Principal = ANONYMOUS;
   private inFlight = 0;
   private lastReceivedMs = Date.now();
   private heartbeatSentMs = 0;
   private frameStartedMs = 0;
-  /**
-   * Bytes received that no completed frame has accounted for yet: > 0 exactly while a frame is
-   * unfinished. (The framer's bufferedBytes is 0 between a complete length prefix and the first
-   * byte of the package, so it cannot tell a peer that sent just a prefix from an idle one.)
-   */
-  private unframedBytes = 0;
+  /** Date.now() since when the server has stopped reading the socket (back-pressure), or 0. */
+  private pausedSinceMs = 0;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly socket: Socket, private readonly context: ServerContext, private readonly onClose: (connection: Connection) => void) {
-    this.queue = new SendQueue(socket, (reason) => this.close(reason), context.limits);
+    const { limits } = context;
+    this.framer = new LengthPrefixFramer(context.assemblyBudget);
+    this.queue = new SendQueue(socket, (reason) => this.close(reason), limits, () => this.reads.admit());
+    this.reads = new ReadGate(limits.readsInFlightMax, limits.readStartQueueBytesMax, () => this.queue.bytes, () => this.updateFlow());
     this.subscriptions = new Subscriptions(context.store, context.feed, (frame) => this.queue.send(frame));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.close(`socket error: ${error.message}`));
-    socket.on('close', () => this.close(this.unframedBytes > 0 ? `the peer closed the connection in the middle of a frame (${this.unframedBytes} bytes of it received)` : null));
+    socket.on('close', () => {
+      const leftBytes = this.framer.bufferedBytes;
+      this.close(leftBytes > 0 ? `the peer closed the connection in the middle of a frame (${leftBytes} bytes of it received)` : null);
+    });
     const { heartbeatIntervalMs, frameCompletionMsMax } = context.limits;
     this.timer = setInterval(() => this.tick(), Math.min(heartbeatIntervalMs, frameCompletionMsMax, 1000));
     this.timer.unref();
@@ -79,6 +86,8 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.reads.close();
+    this.framer.discard();
     this.subscriptions.closeAll();
     this.queue.flushNow();
     this.queue.close();
@@ -89,18 +98,23 @@ export class Connection {
 
   private receive(chunk: Buffer): void {
     this.lastReceivedMs = Date.now();
-    this.unframedBytes += chunk.length;
     let framesCompleted = 0;
     try {
       for (const frame of this.framer.feed(chunk)) {
         framesCompleted++;
-        this.unframedBytes -= FRAME_PREFIX_BYTES + frame.length;
         this.dispatch(frame);
         // A frame that closed the connection (TrustedWrite, an unreadable header) ends the chunk:
         // requests behind it are not executed, however the bytes happened to be cut into reads.
         if (this.closed) return;
       }
     } catch (error) {
+      if (error instanceof WireError && error.code === 'ASSEMBLY_REFUSED') {
+        // Not this client's fault alone, and its byte stream is sound; but the frame cannot be
+        // finished, so the connection cannot go on. No BadRequest: the request was not bad.
+        const { frameAssemblyBytesMax } = this.context.limits;
+        this.close(`unfinished frames of all connections would pass ${frameAssemblyBytesMax} bytes (FRAME_ASSEMBLY_BYTES_MAX; ${this.context.assemblyBudget.bytes} held by the others): ${error.message}`);
+        return;
+      }
       // A framing error desynchronises the byte stream: say why, then hang up.
       this.reply(ZERO_GUID, { command: TcpCommand.BadRequest, payload: utf8(error instanceof Error ? error.message : String(error)) });
       this.close(`framing error: ${error instanceof Error ? error.message : String(error)}`);
@@ -109,13 +123,43 @@ export class Connection {
     // The slowloris clock runs from when the unfinished frame began: if this chunk completed a
     // frame, the bytes left over started a new one now. (Measuring from when the buffer was last
     // empty would cut off a client that streams whole frames whose chunks all end mid-frame.)
-    if (this.unframedBytes === 0) this.frameStartedMs = 0;
+    if (this.framer.bufferedBytes === 0) this.frameStartedMs = 0;
     else if (framesCompleted > 0 || this.frameStartedMs === 0) this.frameStartedMs = this.lastReceivedMs;
+  }
+
+  /**
+   * Stops reading the socket while REQUESTS_IN_FLIGHT_MAX requests are in progress or reads wait
+   * at the gate, and reads again once neither holds. Time spent not reading is not the peer's:
+   * its unfinished frame's clock is moved on by it, and the silence clock starts afresh.
+   */
+  private updateFlow(): void {
+    if (this.closed) return;
+    const hold = this.inFlight >= REQUESTS_IN_FLIGHT_MAX || this.reads.waiting > 0;
+    if (hold && this.pausedSinceMs === 0) {
+      this.pausedSinceMs = Date.now();
+      this.socket.pause();
+    } else if (!hold && this.pausedSinceMs !== 0) {
+      const now = Date.now();
+      if (this.frameStartedMs !== 0) this.frameStartedMs += now - this.pausedSinceMs;
+      this.lastReceivedMs = now;
+      this.pausedSinceMs = 0;
+      this.socket.resume();
+    }
   }
 
   private tick(): void {
     const now = Date.now();
     const { frameCompletionMsMax, heartbeatIntervalMs, heartbeatTimeoutMs } = this.context.limits;
+    if (this.pausedSinceMs !== 0) {
+      // The server is not reading this peer, so it can neither hear it nor see its frame finish;
+      // the peer shows it is alive by taking its answers. One that takes nothing is not reading.
+      const stalledSinceMs = this.queue.stalledSinceMs;
+      const stalledMs = stalledSinceMs === 0 ? 0 : now - Math.max(stalledSinceMs, this.lastReceivedMs);
+      if (stalledMs > heartbeatIntervalMs + heartbeatTimeoutMs) {
+        this.close(`the peer took no bytes for ${stalledMs} ms while the server waited for it to read (HEARTBEAT_INTERVAL_MS + HEARTBEAT_TIMEOUT_MS)`);
+      }
+      return;
+    }
     if (this.frameStartedMs !== 0 && now - this.frameStartedMs > frameCompletionMsMax) {
       this.close(`a frame was not completed within ${frameCompletionMsMax} ms (FRAME_COMPLETION_MS_MAX)`);
       return;
@@ -181,16 +225,35 @@ export class Connection {
       return;
     }
     this.inFlight++;
-    if (this.inFlight >= REQUESTS_IN_FLIGHT_MAX) this.socket.pause();
-    void this.handle(pkg).then(
-      (reply) => {
-        if (reply !== null) this.reply(pkg.correlationId, reply, false, pkg.command);
-      },
-      (error: unknown) => this.reply(pkg.correlationId, this.failure(pkg, error), false, pkg.command),
-    ).finally(() => {
+    this.updateFlow();
+    void (isReadCommand(pkg.command) ? this.respondToRead(pkg) : this.respond(pkg)).finally(() => {
       this.inFlight--;
-      if (this.inFlight < REQUESTS_IN_FLIGHT_MAX && this.socket.isPaused()) this.socket.resume();
+      this.updateFlow();
     });
+  }
+
+  /** Handles a request and queues its answer (or the failure it ended in). */
+  private async respond(pkg: TcpPackage): Promise<void> {
+    let reply: Reply | null;
+    try {
+      reply = await this.handle(pkg);
+    } catch (error) {
+      reply = this.failure(pkg, error);
+    }
+    if (reply !== null) this.reply(pkg.correlationId, reply, false, pkg.command);
+  }
+
+  /**
+   * A read waits its turn at the gate and holds it until its answer is in the send queue, so the
+   * next read to start sees that answer's bytes there.
+   */
+  private async respondToRead(pkg: TcpPackage): Promise<void> {
+    if (!(await this.reads.acquire())) return; // the connection ended while the read waited
+    try {
+      await this.respond(pkg);
+    } finally {
+      this.reads.release();
+    }
   }
 
   /** What a request that threw gets: BadRequest for bad input, NotHandled when the store is down. */

@@ -1,7 +1,10 @@
 // Every bound of the TCP server, with its unit: what one connection may hold, how long it may
-// stay silent, how many there may be. format-spec/protocol.md §10.
+// stay silent, how many there may be, and what all of them together may hold in unfinished frames.
+// format-spec/protocol.md §10.
 
+import { assert } from '../../util/assert.js';
 import { InvalidArgumentError } from '../../util/errors.js';
+import { FRAME_BYTES_MAX } from '../wire/wire-limits.js';
 
 const MiB = 1024 * 1024;
 
@@ -11,6 +14,22 @@ export const SEND_QUEUE_BYTES_MAX = 96 * MiB;
 export const SEND_QUEUE_PACKAGES_MAX = 50_000;
 /** Requests of one connection being processed at once; further frames wait (back-pressure). */
 export const REQUESTS_IN_FLIGHT_MAX = 4096;
+/**
+ * Reads (ReadEvent, ReadStreamEvents, ReadAllEvents, FilteredReadAllEvents) of one connection
+ * building their answer at once; further reads wait in order and the socket is not read meanwhile.
+ * A read page may be 64 MiB: this, not REQUESTS_IN_FLIGHT_MAX, bounds the pages being built.
+ */
+export const READS_IN_FLIGHT_MAX = 8;
+/**
+ * A read starts building its page only while the connection's send queue holds at most this many
+ * bytes (its answers not yet taken by the peer); otherwise it waits for the queue to drain.
+ */
+export const READ_START_QUEUE_BYTES_MAX = 16 * MiB;
+/**
+ * Bytes all connections together may hold in frames they have begun and not finished (assembly
+ * buffers). A connection whose unfinished frame would pass it is closed; the others go on.
+ */
+export const FRAME_ASSEMBLY_BYTES_MAX = 256 * MiB;
 /** A frame that has begun must complete within this time (slowloris). */
 export const FRAME_COMPLETION_MS_MAX = 30_000;
 /** With nothing received for this long the server sends a HeartbeatRequest… */
@@ -31,16 +50,30 @@ export const READ_PAGE_EVENTS_MAX = 4096;
 /** Events a filtered $all read may examine when the client sets no search window. */
 export const FILTER_SEARCH_WINDOW_EVENTS_MAX = 100_000;
 
+assert(READS_IN_FLIGHT_MAX <= REQUESTS_IN_FLIGHT_MAX, 'reads are requests');
+// A reader that keeps up is never dropped for pages of up to (96 - 16) / 8 = 10 MiB (4096 events
+// of ~2.4 KiB): reads start below READ_START_QUEUE_BYTES_MAX and at most READS_IN_FLIGHT_MAX
+// pages can land on top of it before the queue is looked at again.
+assert(READ_START_QUEUE_BYTES_MAX + READS_IN_FLIGHT_MAX * 10 * MiB <= SEND_QUEUE_BYTES_MAX, 'pipelined pages of 10 MiB fit the send queue');
+// Once the others let go, one frame of the largest size can always be assembled.
+assert(FRAME_ASSEMBLY_BYTES_MAX >= FRAME_BYTES_MAX, 'the assembly budget holds a largest frame');
+
 /**
- * The per-connection bounds a TcpServer may be started with (`TcpServer.start(store, { limits })`).
- * Every field defaults to the constant of the same name above; tests shrink them so that a slow
- * reader or a slowloris peer is cut off in milliseconds rather than after 96 MiB or 30 s.
+ * The bounds a TcpServer may be started with (`TcpServer.start(store, { limits })`). Every field
+ * defaults to the constant of the same name above; tests shrink them so that a slow reader or a
+ * slowloris peer is cut off in milliseconds rather than after 96 MiB or 30 s.
  */
 export interface ServerLimits {
   /** SEND_QUEUE_BYTES_MAX */
   readonly sendQueueBytesMax: number;
   /** SEND_QUEUE_PACKAGES_MAX */
   readonly sendQueuePackagesMax: number;
+  /** READS_IN_FLIGHT_MAX */
+  readonly readsInFlightMax: number;
+  /** READ_START_QUEUE_BYTES_MAX */
+  readonly readStartQueueBytesMax: number;
+  /** FRAME_ASSEMBLY_BYTES_MAX (server-wide, not per connection) */
+  readonly frameAssemblyBytesMax: number;
   /** FRAME_COMPLETION_MS_MAX */
   readonly frameCompletionMsMax: number;
   /** HEARTBEAT_INTERVAL_MS */
@@ -52,6 +85,9 @@ export interface ServerLimits {
 export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
   sendQueueBytesMax: SEND_QUEUE_BYTES_MAX,
   sendQueuePackagesMax: SEND_QUEUE_PACKAGES_MAX,
+  readsInFlightMax: READS_IN_FLIGHT_MAX,
+  readStartQueueBytesMax: READ_START_QUEUE_BYTES_MAX,
+  frameAssemblyBytesMax: FRAME_ASSEMBLY_BYTES_MAX,
   frameCompletionMsMax: FRAME_COMPLETION_MS_MAX,
   heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
   heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,

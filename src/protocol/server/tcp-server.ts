@@ -1,12 +1,13 @@
 // The TCP (and TLS) listener of the EventStoreDB-compatible client protocol: accepts connections
-// up to CONNECTIONS_MAX and serves each with its own Connection over one shared store.
-// format-spec/protocol.md §8.
+// up to CONNECTIONS_MAX and serves each with its own Connection over one shared store and one
+// shared budget of bytes in unfinished frames. format-spec/protocol.md §8, §10.
 
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../util/logger.js';
 import type { EventStore } from '../../store/event-store.js';
 import { LiveFeed } from '../../subscriptions/live-feed.js';
+import { SharedAssemblyBudget } from './assembly-budget.js';
 import { Connection, type Authenticator } from './connection.js';
 import { CONNECTIONS_MAX, serverLimits, type ServerLimits } from './server-limits.js';
 import { Transactions } from './write-operations.js';
@@ -23,8 +24,9 @@ export interface TcpServerOptions {
   readonly authenticator: Authenticator;
   readonly logger: Logger;
   /**
-   * Overrides of the per-connection bounds (send queue, frame completion, heartbeats); every one
-   * left out keeps its default from server-limits.ts. Tests shrink them; servers rarely need to.
+   * Overrides of the bounds (send queue, reads in flight, frame completion, heartbeats, the
+   * server-wide frame assembly budget); every one left out keeps its default from
+   * server-limits.ts. Tests shrink them; servers rarely need to.
    */
   readonly limits?: Partial<ServerLimits>;
 }
@@ -32,13 +34,19 @@ export interface TcpServerOptions {
 export class TcpServer {
   private readonly connections = new Set<Connection>();
 
-  private constructor(private readonly server: net.Server, private readonly feed: LiveFeed, readonly secure: boolean) {}
+  private constructor(
+    private readonly server: net.Server,
+    private readonly feed: LiveFeed,
+    private readonly assemblyBudget: SharedAssemblyBudget,
+    readonly secure: boolean,
+  ) {}
 
   /** Listens; resolves once the port is bound. Throws InvalidArgumentError for bad `limits`. */
   static async start(store: EventStore, options: TcpServerOptions): Promise<TcpServer> {
     const limits = serverLimits(options.limits);
     const feed = await LiveFeed.start(store);
-    const context = { store, feed, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger, limits };
+    const assemblyBudget = new SharedAssemblyBudget(limits.frameAssemblyBytesMax);
+    const context = { store, feed, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger, limits, assemblyBudget };
     let instance: TcpServer | undefined;
     const accept = (socket: net.Socket): void => {
       const self = instance!;
@@ -52,7 +60,7 @@ export class TcpServer {
     const server = options.tls ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, accept) : net.createServer(accept);
     // A TLS handshake that fails is that client's problem, not the server's.
     server.on('tlsClientError', (error: Error) => options.logger.warn('TLS handshake failed', { error: error.message }));
-    instance = new TcpServer(server, feed, options.tls !== undefined);
+    instance = new TcpServer(server, feed, assemblyBudget, options.tls !== undefined);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? DEFAULT_TCP_PORT, options.host ?? '127.0.0.1', () => {
@@ -73,6 +81,11 @@ export class TcpServer {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Bytes all connections hold now in frames they have begun and not finished. */
+  get frameAssemblyBytes(): number {
+    return this.assemblyBudget.bytes;
   }
 
   /** Stops accepting, closes every connection and the live feed. The store stays open. */

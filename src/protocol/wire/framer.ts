@@ -8,10 +8,23 @@ import { FRAME_ASSEMBLY_INITIAL_BYTES, FRAME_BYTES_MAX, FRAME_PREFIX_BYTES } fro
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Bytes a framer may allocate for frames it is assembling, shared with others (the server's
+ * FRAME_ASSEMBLY_BYTES_MAX). `reserve` is asked before every allocation and may refuse;
+ * `release` returns what an assembly held once its frame is complete or the framer fails.
+ */
+export interface FrameAssemblyBudget {
+  reserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
+const UNBOUNDED: FrameAssemblyBudget = { reserve: () => true, release: () => {} };
+
+/**
  * Feed it socket chunks cut anywhere (one byte at a time works) and iterate the frames each feed
  * yields. It holds at most one frame plus its prefix: a frame that arrives in pieces is assembled
  * in a buffer that starts small and doubles but never exceeds the frame's length, so a peer that
- * announces 64 MiB and sends 5 bytes costs 64 KiB, not 64 MiB.
+ * announces 64 MiB and sends 5 bytes costs 64 KiB, not 64 MiB. Every allocation is first reserved
+ * from `budget` (unbounded by default); a refusal ends the feed with WireError ASSEMBLY_REFUSED.
  */
 export class LengthPrefixFramer {
   private readonly prefix = new Uint8Array(FRAME_PREFIX_BYTES);
@@ -23,14 +36,19 @@ export class LengthPrefixFramer {
   private failure: WireError | null = null;
   private feeding = false;
 
+  constructor(private readonly budget: FrameAssemblyBudget = UNBOUNDED) {}
+
   /** The framing error that stopped this framer, or null. */
   get error(): WireError | null {
     return this.failure;
   }
 
-  /** Bytes of an incomplete prefix or frame held now (what a closing peer left behind). */
+  /**
+   * Bytes of the unfinished frame received so far, its length prefix included (what a closing peer
+   * left behind): > 0 exactly while a frame has begun, a bare 4-byte prefix included.
+   */
   get bufferedBytes(): number {
-    return this.prefixFilled + this.bodyFilled;
+    return this.frameBytes < 0 ? this.prefixFilled : FRAME_PREFIX_BYTES + this.bodyFilled;
   }
 
   /** Bytes allocated for the frame being assembled (≤ its length ≤ FRAME_BYTES_MAX). */
@@ -39,12 +57,21 @@ export class LengthPrefixFramer {
   }
 
   /**
+   * Drops the unfinished frame, returning its bytes to the budget (call it when the connection
+   * ends: a framer left mid-frame would keep its reservation). Later feeds throw FRAMER_FAILED.
+   */
+  discard(): void {
+    if (this.failure === null) this.fail(new WireError('FRAMER_FAILED', 'the framer was discarded'));
+  }
+
+  /**
    * Yields, in order, every frame completed by `chunk` (the package bytes, without the prefix).
    * A frame wholly inside `chunk` is a view of it, so the caller must not reuse `chunk`'s memory
    * while it keeps the frame; socket chunks are never reused, so this is free. An assembled frame
    * is a fresh buffer. Iterate to the end: stopping early loses the rest of the chunk and fails the
-   * framer. A length ≤ 0 or > FRAME_BYTES_MAX throws WireError BAD_FRAME_LENGTH after the frames
-   * before it were yielded; from then on every feed throws WireError FRAMER_FAILED.
+   * framer. A length ≤ 0 or > FRAME_BYTES_MAX throws WireError BAD_FRAME_LENGTH, and an assembly
+   * buffer the budget refuses throws ASSEMBLY_REFUSED, after the frames before it were yielded;
+   * from then on every feed throws WireError FRAMER_FAILED.
    */
   feed(chunk: Uint8Array): Generator<Uint8Array, void, undefined> {
     if (this.failure !== null) {
@@ -118,12 +145,16 @@ export class LengthPrefixFramer {
     if (neededBytes <= this.body.length) return;
     assert(neededBytes <= this.frameBytes, 'assembly never needs more than the frame');
     const grown = Math.min(this.frameBytes, Math.max(neededBytes, FRAME_ASSEMBLY_INITIAL_BYTES, this.body.length * 2));
+    if (!this.budget.reserve(grown - this.body.length)) {
+      throw this.fail(new WireError('ASSEMBLY_REFUSED', `no room to assemble a frame of ${this.frameBytes} bytes (${this.bodyFilled} received, ${grown} bytes wanted)`));
+    }
     const next = new Uint8Array(grown);
     next.set(this.body.subarray(0, this.bodyFilled));
     this.body = next;
   }
 
   private resetFrame(): void {
+    this.budget.release(this.body.length);
     this.frameBytes = -1;
     this.body = EMPTY;
     this.bodyFilled = 0;

@@ -6,6 +6,7 @@ import { AnnalError } from '../../util/errors.js';
 export type WireErrorCode =
   | 'BAD_FRAME_LENGTH' // §1: a length prefix ≤ 0 or > FRAME_BYTES_MAX
   | 'FRAMER_FAILED' // §1: input after a framing error (or after a feed was abandoned)
+  | 'ASSEMBLY_REFUSED' // §1: the budget of bytes for unfinished frames refused to let one grow
   | 'FRAME_TOO_LARGE' // §1: an outgoing package larger than FRAME_BYTES_MAX
   | 'TRUNCATED' // §2: a package shorter than its header or credentials block
   | 'BAD_FLAGS' // §2: flag bits other than Authenticated and TrustedWrite

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { AssertionError } from '../../../src/util/assert.js';
-import { LengthPrefixFramer, prefixFrame, writeFramePrefix } from '../../../src/protocol/wire/framer.js';
+import { LengthPrefixFramer, prefixFrame, writeFramePrefix, type FrameAssemblyBudget } from '../../../src/protocol/wire/framer.js';
 import { WireError } from '../../../src/protocol/wire/wire-error.js';
 import { FRAME_ASSEMBLY_INITIAL_BYTES, FRAME_BYTES_MAX, FRAME_PREFIX_BYTES } from '../../../src/protocol/wire/wire-limits.js';
 import { propertyParams } from '../../support/random.js';
@@ -43,6 +43,22 @@ function wireCode(body: () => unknown): string {
   return 'no error';
 }
 
+/** A budget that counts what is reserved and refuses past `limitBytes`. */
+class CountingBudget implements FrameAssemblyBudget {
+  heldBytes = 0;
+  constructor(private readonly limitBytes = Number.MAX_SAFE_INTEGER) {}
+  reserve(bytes: number): boolean {
+    expect(bytes).toBeGreaterThan(0);
+    if (this.heldBytes + bytes > this.limitBytes) return false;
+    this.heldBytes += bytes;
+    return true;
+  }
+  release(bytes: number): void {
+    expect(bytes).toBeLessThanOrEqual(this.heldBytes);
+    this.heldBytes -= bytes;
+  }
+}
+
 const frameBody = fc.oneof(
   { weight: 8, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 300 }) },
   { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 200_000 }).map((n) => new Uint8Array(n).map((_, i) => (i * 31) & 0xff)) },
@@ -63,6 +79,79 @@ describe('framer', () => {
       }),
       propertyParams(300),
     );
+  });
+
+  test('framer - every assembly buffer is reserved from the budget and given back when its frame completes', () => {
+    fc.assert(
+      fc.property(fc.array(frameBody, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 40 }), (bodies, cuts) => {
+        const stream = concat(bodies.map(prefixFrame));
+        const budget = new CountingBudget();
+        const framer = new LengthPrefixFramer(budget);
+        const points = [...new Set([0, ...cuts.map((c) => c % (stream.length + 1)), stream.length])].sort((a, b) => a - b);
+        let frames = 0;
+        for (let i = 0; i + 1 < points.length; i++) {
+          for (const frame of framer.feed(stream.subarray(points[i], points[i + 1]))) {
+            frames++;
+            // A frame handed out is the caller's: the budget no longer counts it.
+            expect(budget.heldBytes).toBe(0);
+            expect(frame.length).toBeGreaterThan(0);
+          }
+          expect(budget.heldBytes).toBe(framer.assemblyCapacityBytes);
+        }
+        expect(frames).toBe(bodies.length);
+        expect(budget.heldBytes).toBe(0);
+      }),
+      propertyParams(200),
+    );
+  });
+
+  test('framer - a budget that refuses to let an assembly grow fails the feed with ASSEMBLY_REFUSED and gets its bytes back', () => {
+    const budget = new CountingBudget(100_000);
+    const framer = new LengthPrefixFramer(budget);
+    const stream = concat([prefixFrame(new Uint8Array([7])), prefixFrame(new Uint8Array(200_000).fill(1))]);
+    const seen: number[][] = [];
+    // The first 64 KiB buffer fits the budget, the 128 KiB one does not.
+    let code = 'no error';
+    try {
+      for (let at = 0; at < stream.length; at += 10_000) {
+        for (const frame of framer.feed(stream.subarray(at, at + 10_000))) seen.push([...frame]);
+        expect(budget.heldBytes).toBeLessThanOrEqual(FRAME_ASSEMBLY_INITIAL_BYTES);
+      }
+    } catch (error) {
+      code = error instanceof WireError ? error.code : 'other';
+      expect((error as Error).message).toMatch(/^ASSEMBLY_REFUSED: no room to assemble a frame of 200000 bytes \(\d+ received, 131072 bytes wanted\)$/);
+    }
+    expect(code).toBe('ASSEMBLY_REFUSED');
+    expect(seen).toEqual([[7]]);
+    expect(budget.heldBytes).toBe(0);
+    expect(framer.error?.code).toBe('ASSEMBLY_REFUSED');
+    expect(wireCode(() => framer.feed(new Uint8Array(1)))).toBe('FRAMER_FAILED');
+  });
+
+  test('framer - discard gives back the unfinished frame\'s bytes and refuses input afterwards', () => {
+    const budget = new CountingBudget();
+    const framer = new LengthPrefixFramer(budget);
+    expect([...framer.feed(prefixFrame(new Uint8Array(100_000)).subarray(0, 50_000))]).toEqual([]);
+    expect(budget.heldBytes).toBe(FRAME_ASSEMBLY_INITIAL_BYTES);
+    framer.discard();
+    expect(budget.heldBytes).toBe(0);
+    expect(framer.bufferedBytes).toBe(0);
+    expect(wireCode(() => framer.feed(new Uint8Array(1)))).toBe('FRAMER_FAILED');
+  });
+
+  test('framer - bufferedBytes counts a complete length prefix before the first byte of its package', () => {
+    const framer = new LengthPrefixFramer();
+    const stream = prefixFrame(new Uint8Array([1, 2, 3]));
+    const buffered: number[] = [];
+    for (let i = 0; i < stream.length; i++) {
+      [...framer.feed(stream.subarray(i, i + 1))];
+      buffered.push(framer.bufferedBytes);
+    }
+    // 1..3 bytes of the prefix, the whole prefix (4: a frame has begun), then the package bytes.
+    expect(buffered).toEqual([1, 2, 3, 4, 5, 6, 0]);
+    // A bare prefix arriving in one piece, as a slowloris peer sends it.
+    expect([...framer.feed(prefixBytes(39))]).toEqual([]);
+    expect(framer.bufferedBytes).toBe(FRAME_PREFIX_BYTES);
   });
 
   test('framer - one byte at a time works', () => {
