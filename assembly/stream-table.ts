@@ -1,6 +1,9 @@
-// Stream table: open addressing over 64-bit xxhash64 stream-id hashes. Each stream owns a dense
-// list of global positions indexed by revision, so its last revision is the list length - 1.
-// Hash collisions are resolved by comparing the stored stream-id bytes (the table keeps them).
+// Stream table: open addressing over 64-bit xxhash64 stream-id hashes. Each stream keeps its
+// revision count and the positions of its newest revisions [base, base + tail length): the
+// memtable part of the stream index. Older positions live in index files (src/index); a flush
+// copies the tails out and resets them (base moves up, the tail empties), so the table's size
+// follows the stream count, not the event count. Hash collisions are resolved by comparing the
+// stored stream-id bytes (the table keeps them).
 
 import { xxhash64 } from './xxhash64';
 
@@ -10,6 +13,7 @@ const T_SLOT_CAPACITY: usize = 4; // u32, a power of two
 const T_STREAMS: usize = 8; // u32 pointer to stream records
 const T_STREAM_CAPACITY: usize = 12; // u32
 const T_STREAM_COUNT: usize = 16; // u32
+const T_TAIL_ENTRIES: usize = 20; // u32: positions held in all tails
 const T_HASH_MASK: usize = 24; // u64: hashes are masked to this width (tests force collisions)
 const T_BYTES: usize = 32;
 
@@ -21,9 +25,10 @@ const SLOT_BYTES: usize = 16;
 // Stream record (24 bytes).
 const R_ID_PTR: usize = 0;
 const R_ID_LEN: usize = 4;
-const R_LIST_PTR: usize = 8; // f64 positions, index = revision
+const R_LIST_PTR: usize = 8; // f64 positions, index = revision - base (0: none allocated)
 const R_LIST_LEN: usize = 12;
 const R_LIST_CAP: usize = 16;
+const R_BASE: usize = 20; // u32: revision of the tail's first entry
 const R_BYTES: usize = 24;
 
 const MIN_SLOTS: u32 = 16;
@@ -50,6 +55,7 @@ export function tableCreate(hashBits: u32, initialSlots: u32): usize {
   store<u32>(t, 0, T_STREAMS);
   store<u32>(t, 0, T_STREAM_CAPACITY);
   store<u32>(t, 0, T_STREAM_COUNT);
+  store<u32>(t, 0, T_TAIL_ENTRIES);
   store<u64>(t, hashBits >= 64 ? 0xffffffffffffffff : (<u64>1 << hashBits) - 1, T_HASH_MASK);
   return t;
 }
@@ -60,7 +66,8 @@ export function tableDestroy(t: usize): void {
   for (let i: u32 = 0; i < count; i++) {
     const r = streams + <usize>i * R_BYTES;
     heap.free(<usize>load<u32>(r, R_ID_PTR));
-    heap.free(<usize>load<u32>(r, R_LIST_PTR));
+    const list = <usize>load<u32>(r, R_LIST_PTR);
+    if (list != 0) heap.free(list);
   }
   if (streams != 0) heap.free(streams);
   heap.free(<usize>load<u32>(t, T_SLOTS));
@@ -137,7 +144,7 @@ function growSlots(t: usize): void {
   store<u32>(t, capacity, T_SLOT_CAPACITY);
 }
 
-function insertWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize): u32 {
+function insertWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize, base: u32): u32 {
   const count = load<u32>(t, T_STREAM_COUNT);
   // Keep the load factor at or below 0.7 so probe chains stay short.
   if (<u64>(count + 1) * 10 > <u64>load<u32>(t, T_SLOT_CAPACITY) * 7) growSlots(t);
@@ -151,14 +158,13 @@ function insertWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize): u32 
   }
   const idPtr = heap.alloc(keyLen);
   memory.copy(idPtr, keyPtr, keyLen);
-  const listPtr = heap.alloc(<usize>MIN_LIST * 8);
   const r = streamRecord(t, count);
   store<u32>(r, <u32>idPtr, R_ID_PTR);
   store<u32>(r, <u32>keyLen, R_ID_LEN);
-  store<u32>(r, <u32>listPtr, R_LIST_PTR);
+  store<u32>(r, 0, R_LIST_PTR);
   store<u32>(r, 0, R_LIST_LEN);
-  store<u32>(r, MIN_LIST, R_LIST_CAP);
-  store<u32>(r, 0, 20);
+  store<u32>(r, 0, R_LIST_CAP);
+  store<u32>(r, base, R_BASE);
   placeSlot(<usize>load<u32>(t, T_SLOTS), load<u32>(t, T_SLOT_CAPACITY), hash, count);
   store<u32>(t, count + 1, T_STREAM_COUNT);
   return count;
@@ -168,7 +174,27 @@ function insertWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize): u32 
 export function tableFindOrInsert(t: usize, keyPtr: usize, keyLen: usize): u32 {
   const hash = hashStreamId(t, keyPtr, keyLen);
   const found = findWithHash(t, hash, keyPtr, keyLen);
-  return found >= 0 ? <u32>found : insertWithHash(t, hash, keyPtr, keyLen);
+  return found >= 0 ? <u32>found : insertWithHash(t, hash, keyPtr, keyLen, 0);
+}
+
+/**
+ * Loads streams persisted by an index flush: `count` entries at `ptr`, each a u32 revision count,
+ * a u16 id length and the id's UTF-8 bytes, in stream-number order. Each stream enters with an
+ * empty tail based at its revision count. Returns the index of the first entry whose id is
+ * already in the table (a corrupt directory), or `count`.
+ */
+export function tableLoadStreams(t: usize, ptr: usize, count: u32): u32 {
+  let at = ptr;
+  for (let i: u32 = 0; i < count; i++) {
+    const revisions = load<u32>(at);
+    const keyLen = <usize>load<u16>(at, 4);
+    const keyPtr = at + 6;
+    const hash = hashStreamId(t, keyPtr, keyLen);
+    if (findWithHash(t, hash, keyPtr, keyLen) >= 0) return i;
+    insertWithHash(t, hash, keyPtr, keyLen, revisions);
+    at = keyPtr + keyLen;
+  }
+  return count;
 }
 
 export function streamIdPtr(t: usize, streamNo: u32): usize {
@@ -181,7 +207,31 @@ export function streamIdLen(t: usize, streamNo: u32): u32 {
 
 /** How many revisions the stream has (its last revision + 1). */
 export function streamRevisionCount(t: usize, streamNo: u32): u32 {
-  return load<u32>(streamRecord(t, streamNo), R_LIST_LEN);
+  const r = streamRecord(t, streamNo);
+  return load<u32>(r, R_BASE) + load<u32>(r, R_LIST_LEN);
+}
+
+/** The first revision whose position the table holds (older ones are in index files). */
+export function streamBaseRevision(t: usize, streamNo: u32): u32 {
+  return load<u32>(streamRecord(t, streamNo), R_BASE);
+}
+
+/** Positions held in all tails: the memtable's entry count. */
+export function tableTailEntries(t: usize): u32 {
+  return load<u32>(t, T_TAIL_ENTRIES);
+}
+
+/** Forgets a stream's tail after a flush wrote it to an index file: base moves past it. */
+export function streamResetTail(t: usize, streamNo: u32): void {
+  const r = streamRecord(t, streamNo);
+  const len = load<u32>(r, R_LIST_LEN);
+  const list = <usize>load<u32>(r, R_LIST_PTR);
+  if (list != 0) heap.free(list);
+  store<u32>(r, 0, R_LIST_PTR);
+  store<u32>(r, 0, R_LIST_LEN);
+  store<u32>(r, 0, R_LIST_CAP);
+  store<u32>(r, load<u32>(r, R_BASE) + len, R_BASE);
+  store<u32>(t, load<u32>(t, T_TAIL_ENTRIES) - len, T_TAIL_ENTRIES);
 }
 
 function push(t: usize, streamNo: u32, position: f64): void {
@@ -190,13 +240,14 @@ function push(t: usize, streamNo: u32, position: f64): void {
   let cap = load<u32>(r, R_LIST_CAP);
   let list = <usize>load<u32>(r, R_LIST_PTR);
   if (len == cap) {
-    cap <<= 1;
-    list = heap.realloc(list, <usize>cap * 8);
+    cap = cap == 0 ? MIN_LIST : cap << 1;
+    list = list == 0 ? heap.alloc(<usize>cap * 8) : heap.realloc(list, <usize>cap * 8);
     store<u32>(r, <u32>list, R_LIST_PTR);
     store<u32>(r, cap, R_LIST_CAP);
   }
   store<f64>(list + <usize>len * 8, position);
   store<u32>(r, len + 1, R_LIST_LEN);
+  store<u32>(t, load<u32>(t, T_TAIL_ENTRIES) + 1, T_TAIL_ENTRIES);
 }
 
 /** Appends the next revision's position to a stream. */
@@ -205,15 +256,16 @@ export function streamPush(t: usize, streamNo: u32, position: f64): void {
 }
 
 /**
- * Copies `count` positions starting at revision `fromRevision` into outPtr (f64 each).
- * Returns how many were copied (fewer at the end of the stream).
+ * Copies `count` positions starting at revision `fromRevision` (at least the base revision) into
+ * outPtr (f64 each). Returns how many were copied (fewer at the end of the stream; 0 below base).
  */
 export function streamPositions(t: usize, streamNo: u32, fromRevision: u32, count: u32, outPtr: usize): u32 {
   const r = streamRecord(t, streamNo);
+  const base = load<u32>(r, R_BASE);
   const len = load<u32>(r, R_LIST_LEN);
-  if (fromRevision >= len) return 0;
-  const n = min<u32>(count, len - fromRevision);
-  memory.copy(outPtr, <usize>load<u32>(r, R_LIST_PTR) + <usize>fromRevision * 8, <usize>n * 8);
+  if (fromRevision < base || fromRevision - base >= len) return 0;
+  const n = min<u32>(count, len - (fromRevision - base));
+  memory.copy(outPtr, <usize>load<u32>(r, R_LIST_PTR) + <usize>(fromRevision - base) * 8, <usize>n * 8);
   return n;
 }
 
@@ -240,7 +292,7 @@ export function indexRecords(t: usize, base: usize, descPtr: usize, count: u32):
       const found = findWithHash(t, hash, keyPtr, keyLen);
       // A stream enters the table only with its first revision: a rejected record leaves no trace.
       if (found < 0 && revision != 0) return i;
-      streamNo = found >= 0 ? <u32>found : insertWithHash(t, hash, keyPtr, keyLen);
+      streamNo = found >= 0 ? <u32>found : insertWithHash(t, hash, keyPtr, keyLen, 0);
     }
     lastKeyPtr = keyPtr;
     lastKeyLen = keyLen;
@@ -250,4 +302,58 @@ export function indexRecords(t: usize, base: usize, descPtr: usize, count: u32):
     store<u32>(d, streamNo, DEC_STREAM_NO);
   }
   return count;
+}
+
+/**
+ * Moves every tail into index entries at outPtr (room for tableTailEntries() entries of 24
+ * bytes: u64 key = stream number, u64 seq = revision, u64 value = position, little-endian), in
+ * stream-number then revision order, and resets the tails. Returns the entries written.
+ */
+export function tableDrainTails(t: usize, outPtr: usize): u32 {
+  const count = load<u32>(t, T_STREAM_COUNT);
+  let out = outPtr;
+  let written: u32 = 0;
+  for (let streamNo: u32 = 0; streamNo < count; streamNo++) {
+    const r = streamRecord(t, streamNo);
+    const len = load<u32>(r, R_LIST_LEN);
+    if (len == 0) continue;
+    const base = load<u32>(r, R_BASE);
+    const list = <usize>load<u32>(r, R_LIST_PTR);
+    for (let i: u32 = 0; i < len; i++) {
+      store<u64>(out, <u64>streamNo);
+      store<u64>(out, <u64>(base + i), 8);
+      store<u64>(out, <u64>load<f64>(list + <usize>i * 8), 16);
+      out += 24;
+    }
+    written += len;
+    streamResetTail(t, streamNo);
+  }
+  return written;
+}
+
+/**
+ * Writes the stream directory entries of streams [fromStreamNo, fromStreamNo + count) at outPtr
+ * in the format tableLoadStreams reads (u32 revision count, u16 id length, id bytes). Returns
+ * the bytes written; the caller sizes the output with tableDirectoryBytes.
+ */
+export function tableExportStreams(t: usize, fromStreamNo: u32, count: u32, outPtr: usize): usize {
+  let out = outPtr;
+  for (let streamNo = fromStreamNo; streamNo < fromStreamNo + count; streamNo++) {
+    const r = streamRecord(t, streamNo);
+    const keyLen = <usize>load<u32>(r, R_ID_LEN);
+    store<u32>(out, load<u32>(r, R_BASE) + load<u32>(r, R_LIST_LEN));
+    store<u16>(out, <u16>keyLen, 4);
+    memory.copy(out + 6, <usize>load<u32>(r, R_ID_PTR), keyLen);
+    out += 6 + keyLen;
+  }
+  return out - outPtr;
+}
+
+/** Bytes tableExportStreams writes for streams [fromStreamNo, fromStreamNo + count). */
+export function tableDirectoryBytes(t: usize, fromStreamNo: u32, count: u32): usize {
+  let bytes: usize = 0;
+  for (let streamNo = fromStreamNo; streamNo < fromStreamNo + count; streamNo++) {
+    bytes += 6 + <usize>load<u32>(streamRecord(t, streamNo), R_ID_LEN);
+  }
+  return bytes;
 }

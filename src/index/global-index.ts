@@ -42,6 +42,24 @@ export class GlobalIndex {
     this.next++;
   }
 
+  /**
+   * Records a whole chunk at once from its footer's offset map: positions [firstPosition,
+   * firstPosition + offsets.length) at these file offsets, the last record ending at endOffset.
+   */
+  addChunk(chunkNumber: number, firstPosition: number, offsets: ArrayLike<number>, endOffset: number): void {
+    if (firstPosition !== this.next) assert(false, `positions are indexed densely: chunk starts at ${firstPosition}, expected ${this.next}`);
+    const last = this.chunks[this.chunks.length - 1];
+    assert(last === undefined || chunkNumber > last.chunkNumber, 'chunks are indexed in order');
+    const list = new GrowableUint32Array(Math.max(4, offsets.length));
+    for (let i = 0; i < offsets.length; i++) {
+      if (i > 0 && offsets[i] <= offsets[i - 1]) assert(false, `record offsets of chunk ${chunkNumber} increase`);
+      list.push(offsets[i]);
+    }
+    assert(offsets.length === 0 || offsets[offsets.length - 1] < endOffset, 'the last record ends after it starts');
+    this.chunks.push({ chunkNumber, firstPosition, offsets: list, endOffset });
+    this.next += offsets.length;
+  }
+
   /** Index into the chunk list of the chunk holding `position` (which must be indexed). */
   chunkIndexOf(position: number): number {
     assert(position >= 0 && position < this.next, () => `position ${position} is indexed (next ${this.next})`);

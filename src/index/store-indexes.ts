@@ -1,22 +1,61 @@
-// All indexes of a store, fed in position order by recovery and by each group commit:
-// stream (WASM stream table), global ($all), category and event type.
+// All indexes of a store, fed in position order by recovery and by each group commit: stream
+// (WASM stream table), global ($all), category and event type. The stream, category and
+// event-type indexes are a memtable (the stream table's tails and two KeyedPositions) over a list
+// of sorted runs (index files, or a memtable frozen by a flush while its file is written); each
+// run covers a range of positions, the runs and the memtable together cover [0, nextPosition).
 
+import { assert } from '../util/assert.js';
+import { GrowableFloat64Array, GrowableUint32Array } from '../util/growable-array.js';
 import type { Wasm } from '../wasm/kernels.js';
 import { StreamTable } from '../wasm/stream-table.js';
 import {
   DF64_POSITION, DU32_FLAGS_STREAM, DU32_OFFSET, DU32_RECORD_BYTES, DU32_STREAM_NO, DU32_TYPE, type RecordDecoder,
 } from '../format/record-decoder.js';
 import { DEC_DESC_BYTES, DEC_F64_STRIDE, DEC_U32_STRIDE, RECORD_HEADER_BYTES } from '../format/record-layout.js';
+import { ENTRY_WORDS } from './index-entry.js';
+import { IndexKind, keyHighWord } from './index-keys.js';
+import type { IndexRun } from './index-run.js';
 import { GlobalIndex } from './global-index.js';
-import { KeyedPositions, categoryOf } from './keyed-positions.js';
+import { KeyedPositions, NameNumbers, categoryOf } from './keyed-positions.js';
+import { MemoryRun } from './memory-run.js';
+
+/** What a flush must persist beside its run so that open() can do without the log before it. */
+export interface IndexDirectory {
+  /** The runs cover [0, coveredPosition). */
+  readonly coveredPosition: number;
+  readonly streamCount: number;
+  /** Stream table entries (u32 revision count, u16 id length, id bytes) in stream-number order. */
+  readonly streamBytes: Uint8Array;
+  /** Per stream: its category's number + 1, 0 when its id has no '-'. */
+  readonly streamCategories: Uint32Array;
+  readonly categoryNames: readonly string[];
+  readonly eventTypeNames: readonly string[];
+  /**
+   * The store's idempotency window as of coveredPosition (24-byte entries: event id, u32 stream
+   * number, u32 revision; oldest first), so a reopen that reads no log remembers it.
+   */
+  readonly recentIds: Uint8Array;
+}
+
+export interface FrozenMemtable {
+  readonly run: MemoryRun;
+  readonly directory: IndexDirectory;
+}
+
+export type ScanDirection = 'forwards' | 'backwards';
 
 export class StoreIndexes {
   readonly streams: StreamTable;
   readonly global = new GlobalIndex();
-  readonly categories = new KeyedPositions();
-  readonly eventTypes = new KeyedPositions();
-  /** Category of each stream number (null: the stream id has no '-'). */
-  private readonly categoryByStream: (string | null)[] = [];
+  private readonly categories = new KeyedPositions(IndexKind.Category);
+  private readonly eventTypes = new KeyedPositions(IndexKind.EventType);
+  private readonly categoryNames = new NameNumbers();
+  private readonly eventTypeNames = new NameNumbers();
+  /** Category number + 1 of each stream number (0: the stream id has no '-'). */
+  private readonly streamCategories = new GrowableUint32Array(1024);
+  /** Oldest first; together they cover [0, coveredPosition). */
+  private runList: IndexRun[] = [];
+  private covered = 0;
 
   constructor(private readonly wasm: Wasm, streamHashBits: number) {
     this.streams = new StreamTable(wasm, streamHashBits);
@@ -27,21 +66,80 @@ export class StoreIndexes {
     return this.global.nextPosition;
   }
 
+  /** Positions below this are in runs; the memtable holds the rest. */
+  get coveredPosition(): number {
+    return this.covered;
+  }
+
+  get runs(): readonly IndexRun[] {
+    return this.runList;
+  }
+
+  /** Entries in the memtable (stream, category and event-type entries of unflushed records). */
+  get memtableEntries(): number {
+    return this.streams.tailEntries + this.categories.entryCount + this.eventTypes.entryCount;
+  }
+
+  /**
+   * Starts from a persisted directory and its runs (at open, before any record is applied):
+   * the streams, categories and event types it names, with the runs covering
+   * [0, directory.coveredPosition). Returns false when the directory is malformed.
+   */
+  load(directory: IndexDirectory, runs: readonly IndexRun[]): boolean {
+    assert(this.streams.streamCount === 0 && this.covered === 0 && this.runList.length === 0, 'load() starts from empty indexes');
+    if (directory.streamCategories.length !== directory.streamCount) return false;
+    if (!this.streams.loadStreamBytes(directory.streamBytes, directory.streamCount)) return false;
+    for (const name of directory.categoryNames) this.categoryNames.numberOf(name);
+    for (const name of directory.eventTypeNames) this.eventTypeNames.numberOf(name);
+    if (this.categoryNames.count !== directory.categoryNames.length || this.eventTypeNames.count !== directory.eventTypeNames.length) return false;
+    for (const c of directory.streamCategories) {
+      if (c > this.categoryNames.count) return false;
+      this.streamCategories.push(c);
+    }
+    this.runList = [...runs];
+    this.covered = directory.coveredPosition;
+    return true;
+  }
+
+  /**
+   * Records that the chunk `chunkNumber`, holding positions [firstPosition, firstPosition +
+   * offsets.length), lies at these file offsets (from its footer); only for records already in
+   * the runs, whose other indexes need nothing.
+   */
+  addIndexedChunk(chunkNumber: number, firstPosition: number, offsets: ArrayLike<number>, endOffset: number): void {
+    assert(firstPosition + offsets.length <= this.covered, 'a chunk taken from its footer is covered by the runs');
+    this.global.addChunk(chunkNumber, firstPosition, offsets, endOffset);
+  }
+
   /**
    * Indexes records described by decoder descriptors [firstDesc, firstDesc+count) over bytes at
    * WASM pointer `base`; record i lies in chunk `chunkNumber` at file offset fileOffsetOfBase +
-   * its descriptor offset. Returns how many were indexed: fewer than `count` means the next record
-   * does not carry its stream's next revision.
+   * its descriptor offset. Records below coveredPosition (recovery of a chunk the runs partly
+   * cover) enter only the global index. Returns how many were indexed: fewer than `count` means
+   * the next record does not carry its stream's next revision.
    */
   applyRecords(decoder: RecordDecoder, firstDesc: number, count: number, base: number, regionBytes: number, chunkNumber: number, fileOffsetOfBase: number): number {
+    let covered = 0;
+    if (this.covered > this.nextPosition) {
+      const { u32, f64, u32At, f64At } = decoder.views();
+      while (covered < count && f64[f64At + (firstDesc + covered) * DEC_F64_STRIDE + DF64_POSITION] < this.covered) {
+        const u = u32At + (firstDesc + covered) * DEC_U32_STRIDE;
+        this.global.add(chunkNumber, f64[f64At + (firstDesc + covered) * DEC_F64_STRIDE + DF64_POSITION], fileOffsetOfBase + u32[u + DU32_OFFSET], u32[u + DU32_RECORD_BYTES]);
+        covered++;
+      }
+    }
+    if (covered === count) return count;
+    firstDesc += covered;
+    count -= covered;
     const descPtr = decoder.descPtr + firstDesc * DEC_DESC_BYTES;
     const indexed = this.streams.indexRecords(base, regionBytes, descPtr, count * DEC_DESC_BYTES, count);
-    const buf = this.wasm.buf;
+    // Views taken after the kernel call: it may grow WASM memory, which detaches older views.
     const { u32, f64, u32At, f64At } = decoder.views();
+    const buf = this.wasm.buf;
     // Consecutive records mostly share their event type: compare bytes before decoding a string.
     let typeAt = -1;
     let typeBytes = 0;
-    let type = '';
+    let typeNo = -1;
     for (let i = 0; i < indexed; i++) {
       const u = u32At + (firstDesc + i) * DEC_U32_STRIDE;
       const offset = u32[u + DU32_OFFSET];
@@ -51,25 +149,131 @@ export class StoreIndexes {
       const eventTypeBytes = u32[u + DU32_TYPE] & 0xffff;
       const at = base + offset + RECORD_HEADER_BYTES;
       this.global.add(chunkNumber, position, fileOffsetOfBase + offset, u32[u + DU32_RECORD_BYTES]);
-      if (streamNo === this.categoryByStream.length) {
-        this.categoryByStream.push(categoryOf(buf.toString('utf8', at, at + streamIdBytes)));
+      if (streamNo === this.streamCategories.length) {
+        const category = categoryOf(buf.toString('utf8', at, at + streamIdBytes));
+        this.streamCategories.push(category === null ? 0 : this.categoryNames.numberOf(category) + 1);
       }
-      const category = this.categoryByStream[streamNo];
-      if (category !== null) this.categories.add(category, position);
+      const category = this.streamCategories.get(streamNo);
+      if (category !== 0) this.categories.add(category - 1, position);
       const thisTypeAt = at + streamIdBytes;
       if (typeAt < 0 || eventTypeBytes !== typeBytes || !sameBytes(buf, typeAt, thisTypeAt, typeBytes)) {
-        type = buf.toString('utf8', thisTypeAt, thisTypeAt + eventTypeBytes);
+        typeNo = this.eventTypeNames.numberOf(buf.toString('utf8', thisTypeAt, thisTypeAt + eventTypeBytes));
         typeBytes = eventTypeBytes;
       }
       typeAt = thisTypeAt;
-      this.eventTypes.add(type, position);
+      this.eventTypes.add(typeNo, position);
     }
-    return indexed;
+    return covered + indexed;
+  }
+
+  /**
+   * Positions of revisions [fromRevision, fromRevision + count) of a stream, fewer at its end:
+   * the older ones from the runs, the newer from the stream table's tail.
+   */
+  streamPositions(streamNo: number, fromRevision: number, count: number): Float64Array {
+    const total = this.streams.revisionCount(streamNo);
+    const n = Math.max(0, Math.min(count, total - fromRevision));
+    if (n === 0) return new Float64Array(0);
+    const base = this.streams.baseRevision(streamNo);
+    if (fromRevision >= base) return this.streams.positions(streamNo, fromRevision, n);
+    const out = new GrowableFloat64Array(n);
+    const fromRuns = Math.min(n, base - fromRevision);
+    for (const run of this.runList) {
+      if (out.length === fromRuns) break;
+      run.forward(streamNo, keyHighWord(IndexKind.Stream), fromRevision + out.length, fromRuns - out.length, out);
+    }
+    assert(out.length === fromRuns, () => `the runs hold revisions ${fromRevision}..${fromRevision + fromRuns - 1} of stream ${streamNo} (found ${out.length})`);
+    if (n > fromRuns) {
+      const tail = this.streams.positions(streamNo, base, n - fromRuns);
+      for (let i = 0; i < tail.length; i++) out.push(tail[i]);
+    }
+    return out.view();
+  }
+
+  /**
+   * Up to `maxCount` positions of the events of a category or event type: forwards from the
+   * first at or after `fromPosition`, or backwards from the last at or before it.
+   */
+  keyedPositions(kind: IndexKind.Category | IndexKind.EventType, name: string, fromPosition: number, direction: ScanDirection, maxCount: number): Float64Array {
+    const key = (kind === IndexKind.Category ? this.categoryNames : this.eventTypeNames).find(name);
+    if (key < 0 || maxCount <= 0) return new Float64Array(0);
+    const memtable = (kind === IndexKind.Category ? this.categories : this.eventTypes).positions(key);
+    const high = keyHighWord(kind);
+    const out = new GrowableFloat64Array(Math.min(maxCount, 1024));
+    if (direction === 'forwards') {
+      for (const run of this.runList) {
+        if (out.length === maxCount) break;
+        if (run.toPosition <= fromPosition) continue;
+        run.forward(key, high, fromPosition, maxCount - out.length, out);
+      }
+      for (let i = lowerBound(memtable, fromPosition); i < memtable.length && out.length < maxCount; i++) out.push(memtable[i]);
+    } else {
+      for (let i = lowerBound(memtable, fromPosition + 1) - 1; i >= 0 && out.length < maxCount; i--) out.push(memtable[i]);
+      for (let r = this.runList.length - 1; r >= 0 && out.length < maxCount; r--) {
+        const run = this.runList[r];
+        if (run.fromPosition > fromPosition) continue;
+        run.backward(key, high, fromPosition, maxCount - out.length, out);
+      }
+    }
+    return out.view();
+  }
+
+  /**
+   * Moves the memtable into a new in-memory run covering [coveredPosition, nextPosition) and
+   * returns it with the directory a file written from it needs (`recentIds`: the store's
+   * idempotency window, exported at the same moment). The run stays readable (in
+   * `runs`) until replaceRuns() swaps it for its file.
+   */
+  freeze(recentIds: Uint8Array): FrozenMemtable {
+    const streamWords = this.streams.drainTails();
+    const categoryWords = this.categories.drain();
+    const typeWords = this.eventTypes.drain();
+    const words = new Uint32Array(streamWords.length + categoryWords.length + typeWords.length);
+    words.set(streamWords, 0);
+    words.set(categoryWords, streamWords.length);
+    words.set(typeWords, streamWords.length + categoryWords.length);
+    const run = new MemoryRun(words, this.covered, this.nextPosition);
+    this.runList.push(run);
+    this.covered = this.nextPosition;
+    assert(this.memtableEntries === 0 && run.entryCount === words.length / ENTRY_WORDS, 'a freeze empties the memtable');
+    const directory: IndexDirectory = {
+      coveredPosition: this.covered,
+      streamCount: this.streams.streamCount,
+      streamBytes: this.streams.exportStreams(),
+      streamCategories: this.streamCategories.toArray(),
+      categoryNames: [...this.categoryNames.all()],
+      eventTypeNames: [...this.eventTypeNames.all()],
+      recentIds,
+    };
+    return { run, directory };
+  }
+
+  /**
+   * Replaces consecutive runs `old` (a frozen memtable by its file, or merged inputs by their
+   * merge) with `replacement`, which must cover exactly their positions.
+   */
+  replaceRuns(old: readonly IndexRun[], replacement: IndexRun): void {
+    const at = this.runList.indexOf(old[0]);
+    assert(at >= 0 && old.every((run, i) => this.runList[at + i] === run), 'replaced runs are consecutive runs of this index');
+    assert(replacement.fromPosition === old[0].fromPosition && replacement.toPosition === old[old.length - 1].toPosition, 'a replacement covers what it replaces');
+    this.runList.splice(at, old.length, replacement);
   }
 
   destroy(): void {
     this.streams.destroy();
   }
+}
+
+/** First index i with values[i] >= value (values ascending). */
+function lowerBound(values: Float64Array, value: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {

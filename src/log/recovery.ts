@@ -8,7 +8,7 @@ import type { Logger } from '../util/logger.js';
 import type { Crc32c } from '../wasm/crc32c.js';
 import type { Wasm } from '../wasm/kernels.js';
 import {
-  CHUNK_HEADER_BYTES, chunkFileName, decodeChunkHeader, parseChunkFileName, type ChunkFooter, type ChunkHeader,
+  CHUNK_HEADER_BYTES, chunkFileName, decodeChunkHeader, footerBytes, parseChunkFileName, type ChunkFooter, type ChunkHeader,
 } from '../format/chunk-layout.js';
 import { CHECKPOINT_FILE, type Checkpoint } from '../format/checkpoint.js';
 import { StopReason, stopReasonName } from '../format/record-layout.js';
@@ -31,6 +31,14 @@ export interface RecoveryOptions {
   readonly maxTransactionBytes: number;
   readonly logger: Logger;
   readonly nowMs: number;
+  /**
+   * Records below this position are in persisted index files: a sealed chunk (not the last) that
+   * ends at or before it is not scanned; its header and footer are checked and `indexedChunk` is
+   * called with its footer's offset map instead of `visit` with its records (their CRCs are still
+   * checked on every read). Default 0: every chunk is scanned.
+   */
+  readonly indexedBefore?: number;
+  readonly indexedChunk?: (chunkNumber: number, firstPosition: number, recordOffsets: Uint32Array, endOffset: number) => void;
 }
 
 export interface RecoveredLog {
@@ -84,6 +92,15 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
         // written; later ones are fsync'd now, before their contents are trusted (see above).
         if (checkpoint === null || chunkNumber >= checkpoint.chunkNumber) await handle.sync();
         const header = readHeader(handle, fileName, chunkNumber, nextPosition, options.crc);
+        const indexed = isLast ? null : indexedSealedChunk(options, handle, fileName, header, checkpoint);
+        if (indexed !== null) {
+          const endOffset = CHUNK_HEADER_BYTES + indexed.bodyBytes;
+          options.indexedChunk!(chunkNumber, header.firstPosition, indexed.recordOffsets, endOffset);
+          const chunk: ChunkInfo = { header, fileName, handle, sealed: true, endOffset, nextPosition: indexed.nextPosition };
+          chunks.add(chunk);
+          nextPosition = indexed.nextPosition;
+          continue;
+        }
         let bodyChecksum = 0;
         const scan = scanner.scan(handle, header, header.chunkSizeBytes, (span) => {
           bodyChecksum = span.decoder.bodyChecksum(bodyChecksum, span.base, 0, span.count);
@@ -121,6 +138,28 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
   } finally {
     scanner.free();
   }
+}
+
+/**
+ * The footer of a sealed chunk whose records are all below `indexedBefore` and before the
+ * checkpoint's chunk (so made durable before it), found from the file's trailer and lying right
+ * after the records it describes; null when the chunk must be scanned instead.
+ */
+function indexedSealedChunk(options: RecoveryOptions, handle: FileHandle, fileName: string, header: ChunkHeader, checkpoint: Checkpoint | null): ChunkFooter | null {
+  const indexedBefore = options.indexedBefore ?? 0;
+  if (indexedBefore <= header.firstPosition || options.indexedChunk === undefined) return null;
+  if (checkpoint === null || header.chunkNumber >= checkpoint.chunkNumber) return null;
+  const size = handle.size();
+  const footer = readFooterAtEnd(handle, fileName, size, options.crc);
+  if (footer === null || footer.nextPosition > indexedBefore) return null;
+  const footerAt = CHUNK_HEADER_BYTES + footer.bodyBytes;
+  // It must lie right after the records it describes (where a scan would find it), or the chunk
+  // is scanned.
+  if (size - footerBytes(footer.recordCount) !== footerAt) return null;
+  if (footer.nextPosition - header.firstPosition !== footer.recordCount) {
+    throw new CorruptionError({ file: fileName, offset: footerAt, reason: `chunk footer: ${footer.recordCount} records from position ${header.firstPosition} do not end at ${footer.nextPosition}` });
+  }
+  return footer;
 }
 
 async function removeUnfinishedFiles(fs: FileSystem, dir: string, names: string[]): Promise<void> {

@@ -16,6 +16,8 @@ import { LogWriter } from '../log/log-writer.js';
 import { LogReader } from '../log/log-reader.js';
 import { StoreLock } from '../log/store-lock.js';
 import { StoreIndexes } from '../index/store-indexes.js';
+import { BlockCache } from '../index/block-cache.js';
+import { PersistedIndexes } from '../index/persisted-indexes.js';
 import { Committer, type AppendPart, type AppendResult } from './committer.js';
 import { CONTENT_TYPE_JSON, checkAppendSize, validateEvents, validateStreamId, type EventData } from './event-input.js';
 import { validateExpectedRevision } from './expected-revision.js';
@@ -83,6 +85,7 @@ interface Parts {
   readonly reader: RecordReader;
   readonly encoders: RecordBatchEncoder[];
   readonly lock: StoreLock;
+  readonly persisted: PersistedIndexes;
 }
 
 export class EventStore {
@@ -92,12 +95,12 @@ export class EventStore {
   private readonly listeners = new Set<(headPosition: bigint) => void>();
   private closing: Promise<void> | null = null;
 
-  private constructor(readonly dir: string, private readonly options: ResolvedOptions, private readonly parts: Parts, recentIds: RecentEventIds) {
+  private constructor(readonly dir: string, private readonly options: ResolvedOptions, private readonly parts: Parts, private readonly recentIds: RecentEventIds) {
     const { indexes, reader } = parts;
     const positionAt = (streamId: string, revision: number): number => {
       const streamNo = indexes.streams.find(streamId);
       assert(streamNo >= 0 && revision < indexes.streams.revisionCount(streamNo), 'a durable revision is looked up');
-      return indexes.streams.positionOf(streamNo, revision);
+      return indexes.streamPositions(streamNo, revision, 1)[0];
     };
     const stored = {
       idAt: (streamId: string, revision: number): string => {
@@ -112,7 +115,16 @@ export class EventStore {
     this.committer = new Committer(indexes, parts.writer, parts.encoders, stored, recentIds, options.clock, options.maxPendingAppends, (next) => this.notify(next));
   }
 
+  /** The idempotency window as an index flush persists it (stream ids as stream numbers). */
+  private readonly exportRecentIds = (): Uint8Array => this.recentIds.export(({ streamId, revision }) => {
+    const streams = this.parts.indexes.streams;
+    const streamNo = streams.find(streamId);
+    return streamNo >= 0 && revision < streams.revisionCount(streamNo) ? streamNo : -1;
+  });
+
   private notify(nextPosition: number): void {
+    const { indexes, persisted } = this.parts;
+    if (indexes.memtableEntries >= this.options.indexMemtableEntries && !persisted.flushing) void persisted.flush(indexes, this.exportRecentIds);
     const head = BigInt(nextPosition - 1);
     for (const listener of this.listeners) {
       try {
@@ -134,47 +146,95 @@ export class EventStore {
     await fs.mkdir(dir);
     const lock = await StoreLock.acquire(fs, dir);
     const wasm = new Wasm();
+    let persisted: PersistedIndexes | null = null;
     try {
       const crc = new Crc32c(wasm);
-      const indexes = new StoreIndexes(wasm, opts.streamHashBits);
-      const ring = new RecentIdRing(opts.idempotencyWindowEvents);
-      const scratch = emptyDecodedRecord();
-      const recovered = await recoverLog(
-        {
-          fs, dir, wasm, crc,
-          chunkSizeBytes: opts.chunkSizeBytes,
-          maxRecordBytes: RECORD_BYTES_MAX,
-          maxTransactionBytes: APPEND_BYTES_MAX,
-          logger: opts.logger,
-          nowMs: opts.clock.nowMs(),
-        },
-        (span) => {
-          const indexed = indexes.applyRecords(span.decoder, 0, span.count, span.base, span.bytes, span.chunkNumber, span.fileOffset);
-          if (indexed < span.count) {
-            const bad = span.decoder.read(indexed, scratch);
-            throw new CorruptionError({ file: chunkFileName(span.chunkNumber), offset: span.fileOffset + bad.offset, reason: `revision ${bad.revision} does not follow its stream's last revision` });
-          }
-          if (opts.idempotencyWindowEvents === 0) return;
-          const u8 = wasm.u8;
-          for (let i = 0; i < span.count; i++) {
-            const r = span.decoder.read(i, scratch);
-            // Only ids the appender chose can come back in a retry (as at run time).
-            if (r.flags & FLAG_ID_GIVEN) ring.add(u8, span.base + r.offset + RECORD_ID_AT, r.streamNo, r.revision);
-          }
-        },
-      );
+      const cache = new BlockCache(opts.indexBlockCacheBytes);
+      for (let attempt = 0; ; attempt++) {
+        const opened = await PersistedIndexes.open({ fs, dir, crc, cache, logger: opts.logger });
+        persisted = opened.persisted;
+        const indexes = new StoreIndexes(wasm, opts.streamHashBits);
+        if (opened.loaded !== null && !indexes.load(opened.loaded.directory, opened.loaded.runs)) {
+          throw new CorruptionError({ file: `index/${opened.persisted.fileRuns.length} files`, offset: 0, reason: 'the stream directory does not load (a repeated or malformed stream id)' });
+        }
+        try {
+          return await EventStore.recover(dir, opts, { wasm, crc, indexes, lock, persisted }, opened.loaded?.directory.recentIds ?? new Uint8Array(0));
+        } catch (error) {
+          indexes.destroy();
+          const covered = indexes.coveredPosition;
+          await persisted.close(null);
+          persisted = null;
+          // The index files may disagree with the log (damage in either): rebuild them once from
+          // the log alone. A second failure, or one with nothing persisted, is the log's.
+          if (!(error instanceof CorruptionError) || covered === 0 || attempt > 0) throw error;
+          opts.logger.warn('the log disagrees with the persisted indexes: rebuilding them from the log', { error: String(error) });
+          await PersistedIndexes.discard(fs, dir);
+        }
+      }
+    } catch (error) {
+      await persisted?.close(null);
+      await lock.release();
+      throw error;
+    }
+  }
+
+  /** Recovers the log (records the persisted indexes cover are not visited) and starts the store. */
+  private static async recover(
+    dir: string, opts: ResolvedOptions, parts: Pick<Parts, 'wasm' | 'crc' | 'indexes' | 'lock' | 'persisted'>, windowAtCovered: Uint8Array,
+  ): Promise<EventStore> {
+    const { wasm, crc, indexes } = parts;
+    const fs = opts.fileSystem;
+    const ring = new RecentIdRing(opts.idempotencyWindowEvents);
+    const scratch = emptyDecodedRecord();
+    const covered = indexes.coveredPosition;
+    const recovered = await recoverLog(
+      {
+        fs, dir, wasm, crc,
+        chunkSizeBytes: opts.chunkSizeBytes,
+        maxRecordBytes: RECORD_BYTES_MAX,
+        maxTransactionBytes: APPEND_BYTES_MAX,
+        logger: opts.logger,
+        nowMs: opts.clock.nowMs(),
+        indexedBefore: covered,
+        indexedChunk: (chunkNumber, firstPosition, offsets, endOffset) => indexes.addIndexedChunk(chunkNumber, firstPosition, offsets, endOffset),
+      },
+      (span) => {
+        const indexed = indexes.applyRecords(span.decoder, 0, span.count, span.base, span.bytes, span.chunkNumber, span.fileOffset);
+        if (indexed < span.count) {
+          const bad = span.decoder.read(indexed, scratch);
+          throw new CorruptionError({ file: chunkFileName(span.chunkNumber), offset: span.fileOffset + bad.offset, reason: `revision ${bad.revision} does not follow its stream's last revision` });
+        }
+        if (opts.idempotencyWindowEvents === 0) return;
+        const u8 = wasm.u8;
+        for (let i = 0; i < span.count; i++) {
+          const r = span.decoder.read(i, scratch);
+          // Only ids the appender chose can come back in a retry (as at run time). Records the
+          // index files cover are read back below instead.
+          if (r.position >= covered && r.flags & FLAG_ID_GIVEN) ring.add(u8, span.base + r.offset + RECORD_ID_AT, r.streamNo, r.revision);
+        }
+      },
+    );
+    const end = recovered.chunks.last.nextPosition;
+    try {
+      if (end < covered) {
+        throw new CorruptionError({ file: chunkFileName(recovered.chunks.last.header.chunkNumber), offset: recovered.chunks.last.endOffset, reason: `the log ends at position ${end}, before the ${covered} events the index files cover` });
+      }
+      assert(indexes.nextPosition === end, 'indexes cover the recovered log');
+      const reader = new RecordReader(wasm, new LogReader(recovered.chunks), indexes.global, RECORD_BYTES_MAX);
       const recentIds = new RecentEventIds(opts.idempotencyWindowEvents);
+      if (!recentIds.import(windowAtCovered, (streamNo) => (streamNo < indexes.streams.streamCount ? indexes.streams.streamId(streamNo) : null))) {
+        throw new CorruptionError({ file: 'index', offset: 0, reason: 'the idempotency window of the stream directory names an unknown stream' });
+      }
       ring.replayInto(recentIds, (streamNo) => indexes.streams.streamId(streamNo), uuidFromBytes);
-      assert(indexes.nextPosition === recovered.chunks.last.nextPosition, 'indexes cover the recovered log');
       const writer = new LogWriter(fs, recovered.chunks, crc, recovered.checkpointFile, recovered.activeRecordOffsets, recovered.activeBodyChecksum, {
         chunkSizeBytes: opts.chunkSizeBytes,
         checkpointIntervalMs: opts.checkpointIntervalMs,
       });
-      const reader = new RecordReader(wasm, new LogReader(recovered.chunks), indexes.global, RECORD_BYTES_MAX);
       const encoders = Array.from({ length: GROUP_COMMIT_BATCHES_IN_FLIGHT }, () => new RecordBatchEncoder(wasm, RECORD_BYTES_MAX));
-      return new EventStore(dir, opts, { wasm, crc, indexes, writer, reader, encoders, lock }, recentIds);
+      return new EventStore(dir, opts, { ...parts, writer, reader, encoders }, recentIds);
     } catch (error) {
-      await lock.release();
+      await recovered.chunks.closeAll();
+      await recovered.checkpointFile.close();
       throw error;
     }
   }
@@ -450,8 +510,11 @@ export class EventStore {
     const { writer, reader, encoders, indexes, lock } = this.parts;
     try {
       await this.committer.drain();
+      // The memtable goes to an index file, so the next open reads none of the log back.
+      await this.parts.persisted.close({ indexes, recentIds: this.exportRecentIds });
       await writer.close(this.options.clock.nowMs());
     } finally {
+      await this.parts.persisted.close(null);
       reader.free();
       for (const encoder of encoders) encoder.free();
       indexes.destroy();

@@ -2,6 +2,7 @@
 // the filtered $all reads. No access control and no metadata: the callers apply those.
 
 import { READ_BATCH_RECORDS_MAX } from '../util/limits.js';
+import { IndexKind } from '../index/index-keys.js';
 import type { StoreIndexes } from '../index/store-indexes.js';
 import type { ParsedRead, ReadAllFilter } from './read-options.js';
 import type { RecordReader } from './record-reader.js';
@@ -19,7 +20,8 @@ export class LogQueries {
 
   /** Position of a revision that exists. */
   positionOf(streamId: string, revision: number): number {
-    return this.indexes.streams.positionOf(this.indexes.streams.find(streamId), revision);
+    const positions = this.indexes.streamPositions(this.indexes.streams.find(streamId), revision, 1);
+    return positions[0];
   }
 
   /** The stream's last event, or null when it has none. */
@@ -40,11 +42,11 @@ export class LogQueries {
     let positions: Float64Array;
     if (read.direction === 'forwards') {
       const from = Math.max(firstVisible, read.from === 'start' ? 0 : read.from === 'end' ? count : Math.min(Number(read.from), count));
-      positions = streams.positions(streamNo, from, Math.max(0, Math.min(read.maxCount, count - from)));
+      positions = this.indexes.streamPositions(streamNo, from, Math.max(0, Math.min(read.maxCount, count - from)));
     } else {
       const from = read.from === 'end' ? count - 1 : read.from === 'start' ? 0 : Math.min(Number(read.from), count - 1);
       const n = Math.max(0, Math.min(read.maxCount, from + 1 - firstVisible));
-      positions = streams.positions(streamNo, from - n + 1, n).reverse();
+      positions = this.indexes.streamPositions(streamNo, from - n + 1, n).reverse();
     }
     const out: RecordedEvent[] = [];
     this.reader.readPositions(positions, 0, positions.length, streamId, out);
@@ -54,8 +56,8 @@ export class LogQueries {
   /** Events of $all, optionally filtered by event type, category or stream-id prefix. */
   all(read: ParsedRead, filter: ReadAllFilter | undefined): RecordedEvent[] {
     if (filter === undefined) return this.range(read);
-    if ('eventType' in filter) return this.positionList(this.indexes.eventTypes.positions(filter.eventType), read);
-    if ('category' in filter) return this.positionList(this.indexes.categories.positions(filter.category), read);
+    if ('eventType' in filter) return this.keyed(IndexKind.EventType, filter.eventType, read);
+    if ('category' in filter) return this.keyed(IndexKind.Category, filter.category, read);
     return this.withStreamPrefix(filter.streamPrefix, read);
   }
 
@@ -79,26 +81,13 @@ export class LogQueries {
     return out;
   }
 
-  private positionList(positions: Float64Array, read: ParsedRead): RecordedEvent[] {
+  private keyed(kind: IndexKind.Category | IndexKind.EventType, name: string, read: ParsedRead): RecordedEvent[] {
     const out: RecordedEvent[] = [];
-    if (positions.length === 0 || read.maxCount === 0) return out;
-    const forwards = read.direction === 'forwards';
-    // First index with position >= from (forwards), or last with position <= from (backwards).
+    if (read.maxCount === 0) return out;
+    // 'end' forwards finds nothing after it; 'start' backwards finds at most position 0.
     const from = read.from === 'start' ? 0 : read.from === 'end' ? Number.MAX_SAFE_INTEGER : Number(read.from);
-    let lo = 0;
-    let hi = positions.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (forwards ? positions[mid] < from : positions[mid] <= from) lo = mid + 1;
-      else hi = mid;
-    }
-    if (forwards) {
-      const n = Math.min(read.maxCount, positions.length - lo);
-      this.reader.readPositions(positions.slice(lo, lo + n), 0, n, null, out);
-    } else {
-      const n = Math.min(read.maxCount, lo);
-      this.reader.readPositions(positions.slice(lo - n, lo).reverse(), 0, n, null, out);
-    }
+    const positions = this.indexes.keyedPositions(kind, name, from, read.direction, read.maxCount);
+    this.reader.readPositions(positions, 0, positions.length, null, out);
     return out;
   }
 

@@ -9,7 +9,8 @@ import { stderrLogger } from '../util/logger.js';
 import {
   APPEND_BYTES_DEFAULT, APPEND_BYTES_MAX, APPEND_EVENTS_DEFAULT, APPEND_EVENTS_MAX, CHECKPOINT_INTERVAL_MS_DEFAULT,
   CHECKPOINT_INTERVAL_MS_MAX, CHUNK_BYTES_DEFAULT, CHUNK_BYTES_MAX, CHUNK_BYTES_MIN, EVENT_BYTES_DEFAULT,
-  IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, IDEMPOTENCY_WINDOW_EVENTS_MAX, PENDING_APPENDS_DEFAULT, PENDING_APPENDS_MAX,
+  IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, IDEMPOTENCY_WINDOW_EVENTS_MAX, INDEX_BLOCK_CACHE_BYTES_DEFAULT, INDEX_BLOCK_CACHE_BYTES_MAX,
+  INDEX_MEMTABLE_ENTRIES_DEFAULT, INDEX_MEMTABLE_ENTRIES_MAX, INDEX_MEMTABLE_ENTRIES_MIN, PENDING_APPENDS_DEFAULT, PENDING_APPENDS_MAX,
   RECORD_BYTES_MAX, STREAM_HASH_BITS_DEFAULT,
 } from '../util/limits.js';
 import { CHUNK_HEADER_BYTES } from '../format/chunk-layout.js';
@@ -34,6 +35,10 @@ export interface EventStoreOptions {
   idempotencyWindowEvents?: number;
   /** Width of stream-id hashes in the stream table (tests lower it to force collisions). */
   streamHashBits?: number;
+  /** Index entries held in memory before they are flushed to an index file, default 2,000,000. */
+  indexMemtableEntries?: number;
+  /** Bytes of index-file blocks cached in memory, default 64 MiB. */
+  indexBlockCacheBytes?: number;
   /** Whether anonymous principals hold the `$all` role on user streams (default true, as EventStoreDB ≤ 22.10). */
   allowAnonymousStreamAccess?: boolean;
   /** The file-system seam (the crash harness passes a simulated disk). */
@@ -51,6 +56,8 @@ export interface ResolvedOptions {
   readonly checkpointIntervalMs: number;
   readonly idempotencyWindowEvents: number;
   readonly streamHashBits: number;
+  readonly indexMemtableEntries: number;
+  readonly indexBlockCacheBytes: number;
   readonly allowAnonymousStreamAccess: boolean;
   readonly fileSystem: FileSystem;
   readonly clock: Clock;
@@ -59,7 +66,7 @@ export interface ResolvedOptions {
 
 const KNOWN = new Set<string>([
   'chunkSizeBytes', 'maxEventBytes', 'maxAppendBytes', 'maxAppendEvents', 'maxPendingAppends', 'checkpointIntervalMs',
-  'idempotencyWindowEvents', 'streamHashBits', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
+  'idempotencyWindowEvents', 'streamHashBits', 'indexMemtableEntries', 'indexBlockCacheBytes', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
 ]);
 
 function integer(options: EventStoreOptions, name: keyof EventStoreOptions, fallback: number, min: number, max: number): number {
@@ -98,6 +105,8 @@ export function resolveOptions(options: EventStoreOptions = {}): ResolvedOptions
     checkpointIntervalMs: integer(options, 'checkpointIntervalMs', CHECKPOINT_INTERVAL_MS_DEFAULT, 0, CHECKPOINT_INTERVAL_MS_MAX),
     idempotencyWindowEvents: integer(options, 'idempotencyWindowEvents', IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, 0, IDEMPOTENCY_WINDOW_EVENTS_MAX),
     streamHashBits: integer(options, 'streamHashBits', STREAM_HASH_BITS_DEFAULT, 1, 64),
+    indexMemtableEntries: integer(options, 'indexMemtableEntries', INDEX_MEMTABLE_ENTRIES_DEFAULT, INDEX_MEMTABLE_ENTRIES_MIN, INDEX_MEMTABLE_ENTRIES_MAX),
+    indexBlockCacheBytes: integer(options, 'indexBlockCacheBytes', INDEX_BLOCK_CACHE_BYTES_DEFAULT, 0, INDEX_BLOCK_CACHE_BYTES_MAX),
     allowAnonymousStreamAccess: options.allowAnonymousStreamAccess ?? true,
     fileSystem: options.fileSystem ?? nodeFileSystem,
     clock: options.clock ?? systemClock,

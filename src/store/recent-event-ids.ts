@@ -2,6 +2,9 @@
 // append with the same ids is recognised as a duplicate. Exact expected revisions do not need
 // it: they compare ids at the expected revisions directly.
 
+import { uuidFromBytes, uuidToBytes } from '../util/bytes.js';
+import { DIRECTORY_RECENT_ID_BYTES as RECENT_ID_ENTRY_BYTES } from '../index/index-directory-file.js';
+
 export interface RememberedEvent {
   readonly streamId: string;
   readonly revision: number;
@@ -18,6 +21,40 @@ export class RecentEventIds {
     this.ids.delete(idText);
     this.ids.set(idText, { streamId, revision });
     if (this.ids.size > this.capacity) this.ids.delete(this.ids.keys().next().value as string);
+  }
+
+  /**
+   * The remembered ids of durable events (`durableStreamNo` gives their stream number, or -1 for
+   * an event not yet durable), oldest first, as entries of the stream directory file (16 id bytes, u32 stream
+   * number, u32 revision, little-endian): what an index flush persists so that a reopen that
+   * reads no log still recognises retries.
+   */
+  export(durableStreamNo: (event: RememberedEvent) => number): Uint8Array {
+    const bytes = new Uint8Array(this.ids.size * RECENT_ID_ENTRY_BYTES);
+    const view = new DataView(bytes.buffer);
+    let at = 0;
+    for (const [idText, event] of this.ids) {
+      // Events of appends still in flight are remembered too (a retry may race its original);
+      // they are not durable yet, so not exported.
+      const streamNo = durableStreamNo(event);
+      if (streamNo < 0) continue;
+      uuidToBytes(idText, bytes, at);
+      view.setUint32(at + 16, streamNo, true);
+      view.setUint32(at + 20, event.revision, true);
+      at += RECENT_ID_ENTRY_BYTES;
+    }
+    return bytes.slice(0, at);
+  }
+
+  /** Remembers exported entries (oldest first) again; false when a stream number is unknown. */
+  import(bytes: Uint8Array, streamIdOf: (streamNo: number) => string | null): boolean {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    for (let at = 0; at + RECENT_ID_ENTRY_BYTES <= bytes.length; at += RECENT_ID_ENTRY_BYTES) {
+      const streamId = streamIdOf(view.getUint32(at + 16, true));
+      if (streamId === null) return false;
+      this.remember(uuidFromBytes(bytes, at), streamId, view.getUint32(at + 20, true));
+    }
+    return true;
   }
 
   lookup(idText: string): RememberedEvent | undefined {

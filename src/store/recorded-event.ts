@@ -2,7 +2,7 @@
 // first access (reads that skip a field never pay for it), then cached.
 
 import { uuidFromBytes } from '../util/bytes.js';
-import { FLAG_DATA_JSON, FLAG_METADATA_JSON, FLAG_METADATA_PRESENT, RECORD_HEADER_BYTES, RECORD_ID_AT } from '../format/record-layout.js';
+import { FLAG_DATA_JSON, FLAG_ID_GIVEN, FLAG_METADATA_JSON, FLAG_METADATA_PRESENT, RECORD_HEADER_BYTES, RECORD_ID_AT } from '../format/record-layout.js';
 import { CONTENT_TYPE_BINARY, CONTENT_TYPE_JSON, type ContentType } from './event-input.js';
 
 const UNPARSED: unique symbol = Symbol('unparsed');
@@ -79,6 +79,11 @@ export class RecordedEvent {
   /** The event id's 16 bytes (RFC 4122 order), a view owned by this event. */
   idBytes(): Uint8Array {
     return new Uint8Array(this.#bytes.buffer, this.#bytes.byteOffset + this.#at + RECORD_ID_AT, 16);
+  }
+
+  /** Whether the appender chose the id (only such ids can come back in a retry); @internal. */
+  get idGiven(): boolean {
+    return (this.#flags & FLAG_ID_GIVEN) !== 0;
   }
 
   get created(): Date {

@@ -74,3 +74,14 @@ export const READ_PAGE_EVENTS = 1000;
 export const VERIFY_ISSUES_MAX = 1000;
 /** Bytes of an active chunk's tail read at once when verify looks for non-zero bytes. */
 export const VERIFY_TAIL_BLOCK_BYTES = 1 * MiB;
+
+/**
+ * Index entries (about two to three per event: stream, category, event type) the memtable holds
+ * before a flush writes them to an index file: the bound on index memory between flushes.
+ */
+export const INDEX_MEMTABLE_ENTRIES_DEFAULT = 2_000_000;
+export const INDEX_MEMTABLE_ENTRIES_MIN = 1;
+export const INDEX_MEMTABLE_ENTRIES_MAX = 100_000_000;
+/** Bytes of index-file blocks kept in memory (shared by all index files). */
+export const INDEX_BLOCK_CACHE_BYTES_DEFAULT = 64 * 1024 * 1024;
+export const INDEX_BLOCK_CACHE_BYTES_MAX = 16 * 1024 * 1024 * 1024;

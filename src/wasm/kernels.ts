@@ -28,6 +28,13 @@ export interface KernelExports {
   streamPush(t: number, streamNo: number, position: number): void;
   streamPositions(t: number, streamNo: number, fromRevision: number, count: number, outPtr: number): number;
   indexRecords(t: number, base: number, descPtr: number, count: number): number;
+  tableLoadStreams(t: number, ptr: number, count: number): number;
+  streamBaseRevision(t: number, streamNo: number): number;
+  tableTailEntries(t: number): number;
+  streamResetTail(t: number, streamNo: number): void;
+  tableDrainTails(t: number, outPtr: number): number;
+  tableExportStreams(t: number, fromStreamNo: number, count: number, outPtr: number): number;
+  tableDirectoryBytes(t: number, fromStreamNo: number, count: number): number;
   alloc(size: number): number;
   realloc(ptr: number, size: number): number;
   free(ptr: number): void;

@@ -1,5 +1,6 @@
 // Wrapper of the stream-table kernel (assembly/stream-table.ts): stream id → stream number →
-// dense list of positions by revision. Keys are staged as UTF-8 in a scratch region.
+// revision count and the positions of the newest revisions (the tail, from the base revision on;
+// older ones are in index files). Keys are staged as UTF-8 in a scratch region.
 
 import { assert } from '../util/assert.js';
 import { utf8Decoder, utf8Encoder } from '../util/bytes.js';
@@ -45,9 +46,98 @@ export class StreamTable {
     return this.wasm.k.streamRevisionCount(this.table, streamNo);
   }
 
-  /** Positions of revisions [fromRevision, fromRevision+count), fewer at the stream's end. */
+  /** The first revision whose position the table holds; older ones were flushed to index files. */
+  baseRevision(streamNo: number): number {
+    this.checkStream(streamNo);
+    return this.wasm.k.streamBaseRevision(this.table, streamNo);
+  }
+
+  /** Positions held in all tails (the memtable's entries). */
+  get tailEntries(): number {
+    return this.wasm.k.tableTailEntries(this.table);
+  }
+
+  /** Forgets a stream's tail once an index file holds it: the base revision moves past it. */
+  resetTail(streamNo: number): void {
+    this.checkStream(streamNo);
+    this.wasm.k.streamResetTail(this.table, streamNo);
+  }
+
+  /**
+   * Moves every tail out as index entries (six u32 words each: key = stream number, seq =
+   * revision, value = position, each u64 low word first), sorted by stream then revision, and
+   * resets the tails. One crossing for the whole memtable.
+   */
+  drainTails(): Uint32Array {
+    const entries = this.wasm.k.tableTailEntries(this.table);
+    if (entries === 0) return new Uint32Array(0);
+    const region = new WasmRegion(this.wasm, entries * 24);
+    try {
+      const written = this.wasm.k.tableDrainTails(this.table, region.ptr);
+      assert(written === entries, () => `drained ${written} tail entries of ${entries}`);
+      return new Uint32Array(this.wasm.u8.slice(region.ptr, region.ptr + entries * 24).buffer);
+    } finally {
+      region.free();
+    }
+  }
+
+  /**
+   * The directory entries of every stream (u32 revision count, u16 id length, id bytes), in
+   * stream-number order: what loadStreamBytes reads back.
+   */
+  exportStreams(): Uint8Array {
+    const count = this.streamCount;
+    const bytes = this.wasm.k.tableDirectoryBytes(this.table, 0, count);
+    if (bytes === 0) return new Uint8Array(0);
+    const region = new WasmRegion(this.wasm, bytes);
+    try {
+      const written = this.wasm.k.tableExportStreams(this.table, 0, count, region.ptr);
+      assert(written === bytes, 'directory exported at its computed size');
+      return this.wasm.u8.slice(region.ptr, region.ptr + bytes);
+    } finally {
+      region.free();
+    }
+  }
+
+  /**
+   * Adds `count` streams from directory bytes written by exportStreams, numbered from
+   * streamCount on, each with an empty tail based at its revision count; false when the bytes
+   * are malformed (an id empty, too long or repeated, or not exactly `count` entries).
+   */
+  loadStreamBytes(bytes: Uint8Array, count: number): boolean {
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      if (at + 6 > bytes.length) return false;
+      const length = bytes[at + 4] | (bytes[at + 5] << 8);
+      if (length === 0 || length > STREAM_ID_BYTES_MAX + 2) return false;
+      at += 6 + length;
+    }
+    if (at !== bytes.length) return false;
+    if (count === 0) return true;
+    const region = new WasmRegion(this.wasm, bytes.length);
+    try {
+      this.wasm.u8.set(bytes, region.ptr);
+      return this.wasm.k.tableLoadStreams(this.table, region.ptr, count) === count;
+    } finally {
+      region.free();
+    }
+  }
+
+  /** The stream id's UTF-8 bytes (a copy). */
+  streamIdBytes(streamNo: number): Uint8Array {
+    this.checkStream(streamNo);
+    const ptr = this.wasm.k.streamIdPtr(this.table, streamNo);
+    return this.wasm.u8.slice(ptr, ptr + this.wasm.k.streamIdLen(this.table, streamNo));
+  }
+
+  /**
+   * Positions of revisions [fromRevision, fromRevision+count) from the tail, fewer at the stream's
+   * end; fromRevision must be at least the base revision.
+   */
   positions(streamNo: number, fromRevision: number, count: number): Float64Array {
     this.checkStream(streamNo);
+    const base = this.wasm.k.streamBaseRevision(this.table, streamNo);
+    assert(fromRevision >= base, () => `revision ${fromRevision} of stream ${streamNo} is in the tail (base ${base})`);
     const total = this.wasm.k.streamRevisionCount(this.table, streamNo);
     const n = Math.max(0, Math.min(count, total - fromRevision));
     const out = new Float64Array(n);
@@ -62,7 +152,7 @@ export class StreamTable {
     return out;
   }
 
-  /** The position of one revision (which must exist). */
+  /** The position of one revision (which must exist and be at least the base revision). */
   positionOf(streamNo: number, revision: number): number {
     const copied = this.wasm.k.streamPositions(this.table, streamNo, revision, 1, this.positionsOut.ptr);
     assert(copied === 1, () => `revision ${revision} of stream ${streamNo} exists`);

@@ -120,8 +120,17 @@ export function buildWorkload(raw: readonly RawStep[]): WorkStep[] {
 
 export const QUIET = { info() {}, warn() {} };
 
+/**
+ * Index entries per memtable in the harness: small, so that index files are flushed, merged and
+ * recovered from (and crashed in the middle of) every few appends.
+ */
+export const HARNESS_INDEX_MEMTABLE_ENTRIES = 24;
+
 export function storeOptions(disk: SimDisk, extra: EventStoreOptions = {}): EventStoreOptions {
-  return { fileSystem: disk.fs, chunkSizeBytes: 8192, logger: QUIET, clock: { nowMs: () => 1_764_288_000_000 }, ...extra };
+  return {
+    fileSystem: disk.fs, chunkSizeBytes: 8192, indexMemtableEntries: HARNESS_INDEX_MEMTABLE_ENTRIES, logger: QUIET,
+    clock: { nowMs: () => 1_764_288_000_000 }, ...extra,
+  };
 }
 
 function issue(store: EventStore, append: WorkAppend): Promise<AppendResult[]> {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { AssertionError } from '../../src/util/assert.js';
 import { GlobalIndex } from '../../src/index/global-index.js';
-import { KeyedPositions, categoryOf } from '../../src/index/keyed-positions.js';
+import { KeyedPositions, NameNumbers, categoryOf } from '../../src/index/keyed-positions.js';
+import { IndexKind } from '../../src/index/index-keys.js';
 
 describe('global index', () => {
   test('global index - locates every position across chunks', () => {
@@ -36,13 +37,25 @@ describe('global index', () => {
 
 describe('keyed positions', () => {
   test('keyed positions - lists stay in insertion order per key', () => {
-    const keyed = new KeyedPositions();
-    keyed.add('a', 1);
-    keyed.add('b', 2);
-    keyed.add('a', 5);
-    expect(Array.from(keyed.positions('a'))).toEqual([1, 5]);
-    expect(Array.from(keyed.positions('missing'))).toEqual([]);
-    expect([...keyed.keys()]).toEqual(['a', 'b']);
+    const keyed = new KeyedPositions(IndexKind.Category);
+    keyed.add(3, 1);
+    keyed.add(0, 2);
+    keyed.add(3, 5 * 2 ** 32 + 7);
+    expect(Array.from(keyed.positions(3))).toEqual([1, 5 * 2 ** 32 + 7]);
+    expect(Array.from(keyed.positions(9))).toEqual([]);
+    expect(keyed.entryCount).toBe(3);
+    // Drained as index entries sorted by key then position: (key lo, key hi, seq lo, seq hi, value lo, value hi).
+    const high = IndexKind.Category << 24;
+    expect(Array.from(keyed.drain())).toEqual([0, high, 2, 0, 2, 0, 3, high, 1, 0, 1, 0, 3, high, 7, 5, 7, 5]);
+    expect(keyed.entryCount).toBe(0);
+    expect(Array.from(keyed.positions(3))).toEqual([]);
+  });
+
+  test('name numbers - dense, in order of first appearance', () => {
+    const names = new NameNumbers();
+    expect([names.numberOf('b'), names.numberOf('a'), names.numberOf('b')]).toEqual([0, 1, 0]);
+    expect([names.find('a'), names.find('c'), names.count]).toEqual([1, -1, 2]);
+    expect(names.all()).toEqual(['b', 'a']);
   });
 
   test('category - the id before the first dash, none without one', () => {

@@ -1,7 +1,7 @@
 // Recovery on real files: crash images are taken by copying a store's directory while it is open
 // (everything acknowledged is in the files, the checkpoint lags), then damaged on purpose.
 
-import { cpSync, existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CorruptionError, EventStore, type EventStoreOptions, type Logger } from '../../src/annal.js';
@@ -26,7 +26,7 @@ const LAGGING: EventStoreOptions = { checkpointIntervalMs: 60_000, chunkSizeByte
 /** Copies the store's files as they are now: what a crash would leave (page cache included). */
 function crashImage(dir: string): string {
   const image = tempDir('annal-crash-');
-  for (const name of readdirSync(dir)) if (name !== 'LOCK') cpSync(join(dir, name), join(image, name));
+  for (const name of readdirSync(dir)) if (name !== 'LOCK') cpSync(join(dir, name), join(image, name), { recursive: true });
   return image;
 }
 
@@ -157,6 +157,14 @@ describe('recovery', () => {
     const second = chunk(dir, 1);
     const sizeBefore = statSync(second).size;
     flipByte(second, recordOffsets(second)[2] + 66);
+    // Index files cover the chunk, so open does not read its records: the read of the damaged one
+    // is the CorruptionError, and nothing is cut.
+    const reopened = await EventStore.open(dir, { chunkSizeBytes: 8192 });
+    await expect(reopened.readAll()).rejects.toBeInstanceOf(CorruptionError);
+    await reopened.close();
+    expect(statSync(second).size).toBe(sizeBefore);
+    // Without them, open scans the chunk and refuses.
+    rmSync(join(dir, 'index'), { recursive: true });
     await expect(EventStore.open(dir, { chunkSizeBytes: 8192 })).rejects.toBeInstanceOf(CorruptionError);
     expect(statSync(second).size).toBe(sizeBefore);
   });
@@ -184,6 +192,9 @@ describe('recovery', () => {
     // Re-seal the footer's own CRC so that only the body checksum is wrong.
     footer.writeUInt32LE(new Crc32c(new Wasm()).of(footer.subarray(0, footerBytes - 12)), footerBytes - 12);
     writeFileSync(first, bytes);
+    // With index files covering the chunk, open does not read its body (each record's CRC is
+    // still checked when read, and `annal verify` reads everything); without them it is scanned.
+    rmSync(join(dir, 'index'), { recursive: true });
     const error = await EventStore.open(dir, { chunkSizeBytes: 8192 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CorruptionError);
     expect((error as CorruptionError).reason).toMatch(/body checksum mismatch/);

@@ -4,7 +4,8 @@
 // ANNAL_SEED and ANNAL_PATH (and ANNAL_REPLAY_PATH for the command list's replayPath).
 
 import { isDeepStrictEqual } from 'node:util';
-import { rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventStore, type EventData, type EventStoreOptions, type ExpectedRevision, type ReadAllFilter, type ReadFrom } from '../../src/annal.js';
@@ -279,17 +280,34 @@ class InfoCommand implements Cmd {
   }
 }
 
+/**
+ * Close and open again; 'damage-index' first flips a byte of one persisted index file (or the
+ * manifest or stream directory), which open must notice and rebuild from the log.
+ */
 class ReopenCommand implements Cmd {
+  constructor(readonly mode: 'plain' | 'damage-index', readonly pick: number) {}
   check(): boolean {
     return true;
   }
   async run(model: StoreModel, real: Real): Promise<void> {
     await real.store.close();
+    if (this.mode === 'damage-index') {
+      const indexDir = join(real.dir, 'index');
+      const names = readdirSync(indexDir).sort();
+      if (names.length > 0) {
+        const file = join(indexDir, names[this.pick % names.length]);
+        const bytes = readFileSync(file);
+        if (bytes.length > 0) {
+          bytes[(this.pick * 7919) % bytes.length] ^= 1 << (this.pick % 8);
+          writeFileSync(file, bytes);
+        }
+      }
+    }
     real.store = await EventStore.open(real.dir, real.options);
     await expectWholeStore(model, real.store);
   }
   toString(): string {
-    return 'reopen';
+    return `reopen(${this.mode}, ${this.pick})`;
   }
 }
 
@@ -330,7 +348,8 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
   fc.tuple(fromArb(100n), directionArb, maxCountArb, fc.option(filterArb, { nil: undefined }), fc.constantFrom('readAll' as const, 'iterateAll' as const, 'readCategory' as const))
     .map(([from, direction, maxCount, filter, api]) => new ReadAllCommand(from, direction, maxCount, filter, api)),
   fc.constantFrom(...STREAMS).map((s) => new InfoCommand(s)),
-  fc.constant(new ReopenCommand()),
+  fc.constant(new ReopenCommand('plain', 0)),
+  fc.nat(1_000_000).map((pick) => new ReopenCommand('damage-index', pick)),
 ];
 
 describe('store model', () => {
@@ -340,8 +359,13 @@ describe('store model', () => {
       fc.asyncProperty(
         fc.commands(commandArbs, { maxCommands: 50, size: 'max', ...(replayPath ? { replayPath } : {}) }),
         // One- and three-bit stream hashes make every stream collide in the stream table; a zero
-        // checkpoint interval rewrites the checkpoint after every batch.
-        fc.record({ streamHashBits: fc.constantFrom(64, 64, 1, 3), checkpointIntervalMs: fc.constantFrom(0, 200) }),
+        // checkpoint interval rewrites the checkpoint after every batch; small memtables flush to
+        // index files (and merge them) every few appends, while reads go on.
+        fc.record({
+          streamHashBits: fc.constantFrom(64, 64, 1, 3),
+          checkpointIntervalMs: fc.constantFrom(0, 200),
+          indexMemtableEntries: fc.constantFrom(2_000_000, 1, 6, 40),
+        }),
         async (commands, tuning) => {
           const dir = tempDir('annal-model-');
           const options: EventStoreOptions = { chunkSizeBytes: CHUNK_BYTES, logger: silentLogger, ...tuning };

@@ -1,0 +1,238 @@
+// The persisted side of the store's indexes (format-spec/index.md): flushes the memtable into
+// immutable index files, merges them level by level, and keeps the manifest and the stream
+// directory that let open() load the indexes instead of rebuilding them from the log. Everything
+// here is derived data: a missing or damaged file means a rebuild from the log, never a refusal.
+
+import { join } from 'node:path';
+import type { FileSystem } from '../log/file-system.js';
+import { assert } from '../util/assert.js';
+import { CorruptionError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { BlockCache } from './block-cache.js';
+import { FileRun } from './file-run.js';
+import { decodeDirectory, directoryFileName, encodeDirectory } from './index-directory-file.js';
+import type { Crc32cOf } from './index-file-format.js';
+import { IndexFileReader } from './index-file-reader.js';
+import { IndexFileWriter } from './index-file-writer.js';
+import { MANIFEST_FILE, decodeManifest, encodeManifest, type IndexManifest } from './index-manifest.js';
+import { mergeIndexFiles } from './index-merge.js';
+import { ENTRY_WORDS } from './index-entry.js';
+import { readWholeFile, replaceFileDurably } from './small-files.js';
+import type { IndexDirectory, StoreIndexes } from './store-indexes.js';
+
+/** The index files live in this subdirectory of the store's directory. */
+export const INDEX_DIR = 'index';
+/** Files of one level merged into one of the next level (a tiered LSM: few files, bounded reads). */
+export const INDEX_MERGE_FAN_IN = 4;
+
+export interface PersistedIndexOptions {
+  readonly fs: FileSystem;
+  /** The store's directory; files go to its INDEX_DIR subdirectory. */
+  readonly dir: string;
+  readonly crc: Crc32cOf;
+  readonly cache: BlockCache;
+  readonly logger: Logger;
+}
+
+export interface LoadedIndexes {
+  readonly directory: IndexDirectory;
+  readonly runs: readonly FileRun[];
+}
+
+/** A run file's name: its level and the positions it covers, fixed-width hex so names sort. */
+export function indexFileName(level: number, fromPosition: number, toPosition: number): string {
+  const hex = (n: number): string => n.toString(16).padStart(16, '0');
+  return `L${level.toString().padStart(2, '0')}-${hex(fromPosition)}-${hex(toPosition)}.idx`;
+}
+
+export class PersistedIndexes {
+  private files: FileRun[];
+  private directoryName: string | null;
+  private busy: Promise<void> | null = null;
+  private failure: unknown = null;
+  private closed = false;
+
+  private constructor(private readonly options: PersistedIndexOptions, private readonly indexDir: string, loaded: { files: FileRun[]; directoryName: string | null }) {
+    this.files = loaded.files;
+    this.directoryName = loaded.directoryName;
+  }
+
+  /**
+   * Opens the index directory of a store: the files its manifest names (checked: header, footer,
+   * fence and every block of each; the directory's checksums; position ranges contiguous from 0), or nothing
+   * when there is no manifest or any of that fails — logged, the files removed, so the caller
+   * rebuilds from the log. Files no manifest names (a crash between writing and naming them) are
+   * removed.
+   */
+  static async open(options: PersistedIndexOptions): Promise<{ persisted: PersistedIndexes; loaded: LoadedIndexes | null }> {
+    const { fs } = options;
+    const indexDir = join(options.dir, INDEX_DIR);
+    await fs.mkdir(indexDir);
+    await fs.syncDir(options.dir);
+    const names = await fs.readdir(indexDir);
+    let manifest: IndexManifest | null = null;
+    const opened: FileRun[] = [];
+    let directory: IndexDirectory | null = null;
+    if (names.includes(MANIFEST_FILE)) {
+      try {
+        manifest = decodeManifest(await readWholeFile(fs, indexDir, MANIFEST_FILE), join(indexDir, MANIFEST_FILE), options.crc);
+        directory = decodeDirectory(await readWholeFile(fs, indexDir, manifest.directory), join(indexDir, manifest.directory), options.crc);
+        if (directory.coveredPosition !== manifest.coveredPosition) {
+          throw new CorruptionError({ file: join(indexDir, manifest.directory), offset: 16, reason: `stream directory covers ${directory.coveredPosition}, the manifest ${manifest.coveredPosition}` });
+        }
+        let next = 0;
+        for (const name of manifest.files) {
+          const run = new FileRun(await IndexFileReader.open({ fs, dir: indexDir, fileName: name, crc: options.crc, cache: options.cache }));
+          opened.push(run);
+          // Every block is checked now, while a damaged one can still be rebuilt from the log
+          // (a block found damaged by a later read could only be reported).
+          const buffer = new Uint8Array(run.reader.geometry.blockSizeBytes);
+          for (let b = 0; b < run.reader.blockCount; b++) run.reader.readBlock(b, buffer);
+          if (run.fromPosition !== next || run.toPosition <= run.fromPosition) {
+            throw new CorruptionError({ file: join(indexDir, name), offset: 0, reason: `index file covers [${run.fromPosition}, ${run.toPosition}), expected to start at ${next}` });
+          }
+          next = run.toPosition;
+        }
+        if (next !== manifest.coveredPosition) {
+          throw new CorruptionError({ file: join(indexDir, MANIFEST_FILE), offset: 0, reason: `index files cover [0, ${next}), the manifest says ${manifest.coveredPosition}` });
+        }
+      } catch (error) {
+        if (!(error instanceof CorruptionError) && errorCode(error) !== 'ENOENT') {
+          for (const run of opened) await run.reader.close();
+          throw error;
+        }
+        options.logger.warn('persisted indexes are damaged or incomplete: rebuilding them from the log', { error: String(error) });
+        for (const run of opened) await run.reader.close();
+        opened.length = 0;
+        manifest = null;
+        directory = null;
+      }
+    }
+    const keep = new Set(manifest === null ? [] : [MANIFEST_FILE, manifest.directory, ...manifest.files]);
+    let removed = false;
+    for (const name of names) {
+      if (keep.has(name)) continue;
+      await fs.unlink(join(indexDir, name));
+      removed = true;
+    }
+    if (removed) await fs.syncDir(indexDir);
+    const persisted = new PersistedIndexes(options, indexDir, { files: opened, directoryName: manifest?.directory ?? null });
+    return { persisted, loaded: directory === null ? null : { directory, runs: opened } };
+  }
+
+  /** Removes every persisted index file (after the log disagreed with them), so open() rebuilds. */
+  static async discard(fs: FileSystem, dir: string): Promise<void> {
+    const indexDir = join(dir, INDEX_DIR);
+    for (const name of await fs.readdir(indexDir)) await fs.unlink(join(indexDir, name));
+    await fs.syncDir(indexDir);
+  }
+
+  /** Whether a flush or merge is running. */
+  get flushing(): boolean {
+    return this.busy !== null;
+  }
+
+  /** The index files, oldest positions first. */
+  get fileRuns(): readonly FileRun[] {
+    return this.files;
+  }
+
+  /**
+   * Freezes the memtable now and writes it as a level-0 file in the background (then merges
+   * where a level has INDEX_MERGE_FAN_IN files). One flush at a time: does nothing while one is
+   * running, after a failure (logged once; the memtable then stays in memory) or with an empty
+   * memtable. The returned promise never rejects.
+   */
+  flush(indexes: StoreIndexes, recentIds: () => Uint8Array): Promise<void> {
+    if (this.busy !== null) return this.busy;
+    if (this.failure !== null || this.closed || indexes.memtableEntries === 0) return Promise.resolve();
+    const frozen = indexes.freeze(recentIds());
+    this.busy = this.persist(indexes, frozen.run.words, frozen.run.fromPosition, frozen.run.toPosition, frozen.directory, frozen.run)
+      .then(() => this.mergeLevels(indexes))
+      .catch((error: unknown) => {
+        this.failure = error;
+        this.options.logger.warn('writing the persisted indexes failed: they stay in memory until the store is reopened', { error: String(error) });
+      })
+      .finally(() => {
+        this.busy = null;
+      });
+    return this.busy;
+  }
+
+  /** Waits for a running flush, flushes what is left (so the next open reads no log) and closes the files. */
+  async close(last: { indexes: StoreIndexes; recentIds: () => Uint8Array } | null): Promise<void> {
+    await this.busy;
+    if (last !== null) await this.flush(last.indexes, last.recentIds);
+    this.closed = true;
+    for (const run of this.files) await run.reader.close();
+    this.files = [];
+  }
+
+  private async persist(indexes: StoreIndexes, words: Uint32Array, fromPosition: number, toPosition: number, directory: IndexDirectory, frozen: { toPosition: number }): Promise<void> {
+    const { fs, crc } = this.options;
+    const fileName = indexFileName(0, fromPosition, toPosition);
+    const writer = await IndexFileWriter.create({ fs, dir: this.indexDir, fileName, crc, level: 0, fromPosition: BigInt(fromPosition), toPosition: BigInt(toPosition) });
+    try {
+      for (let at = 0; at < words.length; at += ENTRY_WORDS) {
+        writer.addWords(words, at);
+        if (writer.flushNeeded) await writer.flush();
+      }
+      await writer.finish();
+    } catch (error) {
+      await writer.abandon();
+      throw error;
+    }
+    const run = new FileRun(await IndexFileReader.open({ fs, dir: this.indexDir, fileName, crc, cache: this.options.cache }));
+    const directoryName = directoryFileName(directory.coveredPosition);
+    await replaceFileDurably(fs, this.indexDir, directoryName, encodeDirectory(directory, crc));
+    const files = [...this.files, run];
+    await this.writeManifest(directory.coveredPosition, directoryName, files);
+    const frozenRun = indexes.runs.find((r) => r === frozen);
+    assert(frozenRun !== undefined, 'the frozen memtable is still a run until its file replaces it');
+    indexes.replaceRuns([frozenRun], run);
+    this.files = files;
+    const oldDirectory = this.directoryName;
+    this.directoryName = directoryName;
+    if (oldDirectory !== null && oldDirectory !== directoryName) await this.removeFiles([oldDirectory]);
+  }
+
+  /** Merges the newest files while the lowest level has INDEX_MERGE_FAN_IN of them. */
+  private async mergeLevels(indexes: StoreIndexes): Promise<void> {
+    for (;;) {
+      if (this.closed || this.files.length < INDEX_MERGE_FAN_IN) return;
+      // Levels never grow from older to newer files, so the newest files are of the lowest level.
+      const level = this.files[this.files.length - 1].level;
+      let first = this.files.length - 1;
+      while (first > 0 && this.files[first - 1].level === level) first--;
+      const inputs = this.files.slice(first);
+      if (inputs.length < INDEX_MERGE_FAN_IN) return;
+      const { fs, crc } = this.options;
+      const fromPosition = inputs[0].fromPosition;
+      const toPosition = inputs[inputs.length - 1].toPosition;
+      const fileName = indexFileName(level + 1, fromPosition, toPosition);
+      await mergeIndexFiles(inputs.map((r) => r.reader), { fs, dir: this.indexDir, fileName, crc });
+      const merged = new FileRun(await IndexFileReader.open({ fs, dir: this.indexDir, fileName, crc, cache: this.options.cache }));
+      const files = [...this.files.slice(0, first), merged];
+      await this.writeManifest(toPosition, this.directoryName!, files);
+      indexes.replaceRuns(inputs, merged);
+      this.files = files;
+      for (const input of inputs) await input.reader.close();
+      await this.removeFiles(inputs.map((r) => r.fileName));
+    }
+  }
+
+  private async writeManifest(coveredPosition: number, directory: string, files: readonly FileRun[]): Promise<void> {
+    const manifest: IndexManifest = { coveredPosition, directory, files: files.map((f) => f.fileName) };
+    await replaceFileDurably(this.options.fs, this.indexDir, MANIFEST_FILE, encodeManifest(manifest, this.options.crc));
+  }
+
+  /** Removes files the manifest no longer names (a crash before this leaves orphans open() removes). */
+  private async removeFiles(names: readonly string[]): Promise<void> {
+    for (const name of names) await this.options.fs.unlink(join(this.indexDir, name));
+    await this.options.fs.syncDir(this.indexDir);
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}
