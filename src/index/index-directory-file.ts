@@ -35,7 +35,7 @@ export function encodeDirectory(directory: IndexDirectory, crc: Crc32cOf): Uint8
   const names = [...directory.categoryNames, ...directory.eventTypeNames].map((name) => utf8.encode(name));
   const nameBytes = names.reduce((sum, n) => sum + 2 + n.length, 0);
   const recentBytes = directory.recentIds.length;
-  const total = DIRECTORY_HEADER_BYTES + directory.streamBytes.length + 4 * directory.streamCount + nameBytes + recentBytes + 4;
+  const total = DIRECTORY_HEADER_BYTES + directory.streamBytes.length + 12 * directory.streamCount + nameBytes + recentBytes + 4;
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);
   bytes.set(utf8.encode(DIRECTORY_MAGIC), 0);
@@ -52,6 +52,7 @@ export function encodeDirectory(directory: IndexDirectory, crc: Crc32cOf): Uint8
   bytes.set(directory.streamBytes, at);
   at += directory.streamBytes.length;
   for (let i = 0; i < directory.streamCount; i++, at += 4) view.setUint32(at, directory.streamCategories[i], true);
+  for (let i = 0; i < directory.streamCount; i++, at += 8) view.setBigUint64(at, BigInt(directory.streamRecordBytes[i]), true);
   for (const name of names) {
     view.setUint16(at, name.length, true);
     bytes.set(name, at + 2);
@@ -81,7 +82,7 @@ export function decodeDirectory(bytes: Uint8Array, file: string, crc: Crc32cOf):
   const eventTypeCount = view.getUint32(D_EVENT_TYPE_COUNT, true);
   const nameBytes = view.getUint32(D_NAME_BYTES, true);
   const recentBytes = view.getUint32(D_RECENT_ID_COUNT, true) * DIRECTORY_RECENT_ID_BYTES;
-  const total = DIRECTORY_HEADER_BYTES + streamBytes + 4 * streamCount + nameBytes + recentBytes + 4;
+  const total = DIRECTORY_HEADER_BYTES + streamBytes + 12 * streamCount + nameBytes + recentBytes + 4;
   if (total !== bytes.length) fail(0, `sections add up to ${total} bytes, the file has ${bytes.length}`);
   const bodyEnd = total - 4;
   if (view.getUint32(bodyEnd, true) !== crc.of(bytes.subarray(DIRECTORY_HEADER_BYTES, bodyEnd))) fail(bodyEnd, 'body CRC mismatch');
@@ -90,6 +91,12 @@ export function decodeDirectory(bytes: Uint8Array, file: string, crc: Crc32cOf):
   at += streamBytes;
   const categories = new Uint32Array(streamCount);
   for (let i = 0; i < streamCount; i++, at += 4) categories[i] = view.getUint32(at, true);
+  const recordBytes = new Float64Array(streamCount);
+  for (let i = 0; i < streamCount; i++, at += 8) {
+    const bytes = view.getBigUint64(at, true);
+    if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) fail(at, `stream ${i} has ${bytes} bytes of records`);
+    recordBytes[i] = Number(bytes);
+  }
   const names: string[] = [];
   for (let i = 0; i < categoryCount + eventTypeCount; i++) {
     if (at + 2 > bodyEnd) fail(at, 'names section ends early');
@@ -109,6 +116,7 @@ export function decodeDirectory(bytes: Uint8Array, file: string, crc: Crc32cOf):
     streamCount,
     streamBytes: streams,
     streamCategories: categories,
+    streamRecordBytes: recordBytes,
     categoryNames: names.slice(0, categoryCount),
     eventTypeNames: names.slice(categoryCount),
     recentIds,

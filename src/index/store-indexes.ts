@@ -28,6 +28,8 @@ export interface IndexDirectory {
   readonly streamBytes: Uint8Array;
   /** Per stream: its category's number + 1, 0 when its id has no '-'. */
   readonly streamCategories: Uint32Array;
+  /** Per stream: bytes of its records in the log (headers included). */
+  readonly streamRecordBytes: Float64Array;
   readonly categoryNames: readonly string[];
   readonly eventTypeNames: readonly string[];
   /**
@@ -53,6 +55,8 @@ export class StoreIndexes {
   private readonly eventTypeNames = new NameNumbers();
   /** Category number + 1 of each stream number (0: the stream id has no '-'). */
   private readonly streamCategories = new GrowableUint32Array(1024);
+  /** Bytes of each stream's records in the log, by stream number. */
+  private readonly streamRecordBytes = new GrowableFloat64Array(1024);
   /** Oldest first; together they cover [0, coveredPosition). */
   private runList: IndexRun[] = [];
   private covered = 0;
@@ -87,7 +91,7 @@ export class StoreIndexes {
    */
   load(directory: IndexDirectory, runs: readonly IndexRun[]): boolean {
     assert(this.streams.streamCount === 0 && this.covered === 0 && this.runList.length === 0, 'load() starts from empty indexes');
-    if (directory.streamCategories.length !== directory.streamCount) return false;
+    if (directory.streamCategories.length !== directory.streamCount || directory.streamRecordBytes.length !== directory.streamCount) return false;
     if (!this.streams.loadStreamBytes(directory.streamBytes, directory.streamCount)) return false;
     for (const name of directory.categoryNames) this.categoryNames.numberOf(name);
     for (const name of directory.eventTypeNames) this.eventTypeNames.numberOf(name);
@@ -95,6 +99,10 @@ export class StoreIndexes {
     for (const c of directory.streamCategories) {
       if (c > this.categoryNames.count) return false;
       this.streamCategories.push(c);
+    }
+    for (const bytes of directory.streamRecordBytes) {
+      if (!Number.isSafeInteger(bytes) || bytes < 0) return false;
+      this.streamRecordBytes.push(bytes);
     }
     this.runList = [...runs];
     this.covered = directory.coveredPosition;
@@ -152,7 +160,9 @@ export class StoreIndexes {
       if (streamNo === this.streamCategories.length) {
         const category = categoryOf(buf.toString('utf8', at, at + streamIdBytes));
         this.streamCategories.push(category === null ? 0 : this.categoryNames.numberOf(category) + 1);
+        this.streamRecordBytes.push(0);
       }
+      this.streamRecordBytes.set(streamNo, this.streamRecordBytes.get(streamNo) + u32[u + DU32_RECORD_BYTES]);
       const category = this.streamCategories.get(streamNo);
       if (category !== 0) this.categories.add(category - 1, position);
       const thisTypeAt = at + streamIdBytes;
@@ -164,6 +174,16 @@ export class StoreIndexes {
       this.eventTypes.add(typeNo, position);
     }
     return covered + indexed;
+  }
+
+  /** Bytes of the stream's records in the log (every revision, headers included). */
+  streamBytes(streamNo: number): number {
+    return this.streamRecordBytes.get(streamNo);
+  }
+
+  /** Names of the categories that have events, in order of first appearance. */
+  categoryNameList(): readonly string[] {
+    return this.categoryNames.all();
   }
 
   /**
@@ -241,6 +261,7 @@ export class StoreIndexes {
       streamCount: this.streams.streamCount,
       streamBytes: this.streams.exportStreams(),
       streamCategories: this.streamCategories.toArray(),
+      streamRecordBytes: this.streamRecordBytes.view().slice(),
       categoryNames: [...this.categoryNames.all()],
       eventTypeNames: [...this.eventTypeNames.all()],
       recentIds,

@@ -4,7 +4,8 @@
 import { assert } from '../util/assert.js';
 import { CorruptionError, InvalidArgumentError, InvalidStreamIdError, StoreClosedError, type ExpectedRevision } from '../util/errors.js';
 import { uuidFromBytes } from '../util/bytes.js';
-import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, RECORD_BYTES_MAX } from '../util/limits.js';
+import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, LIST_STREAMS_LIMIT_MAX, RECORD_BYTES_MAX } from '../util/limits.js';
+import { SortedStreamIds } from '../index/sorted-stream-ids.js';
 import { Wasm } from '../wasm/kernels.js';
 import { Crc32c } from '../wasm/crc32c.js';
 import { chunkFileName } from '../format/chunk-layout.js';
@@ -65,6 +66,16 @@ export interface AppendRequest {
   expectedRevision?: ExpectedRevision;
 }
 
+export interface ListStreamsOptions {
+  /** Only ids that start with it (default: every id). */
+  prefix?: string;
+  /** Only ids after this one (the last id of the previous page). */
+  after?: string;
+  /** At most this many ids, 1 … 10,000 (LIST_STREAMS_LIMIT_MAX, also the default). */
+  limit?: number;
+  principal?: Principal;
+}
+
 export interface StreamInfo {
   readonly streamId: string;
   /** It has events and is not deleted. */
@@ -75,6 +86,8 @@ export interface StreamInfo {
   readonly eventCount: bigint;
   /** Position of the stream's last event; -1n when it has none. */
   readonly lastPosition: bigint;
+  /** Bytes its records take in the log (headers included; all revisions, visible or not). */
+  readonly bytes: bigint;
 }
 
 interface Parts {
@@ -94,6 +107,7 @@ export class EventStore {
   private readonly policy: StreamPolicy;
   private readonly listeners = new Set<(headPosition: bigint) => void>();
   private closing: Promise<void> | null = null;
+  private sortedIds: SortedStreamIds | null = null;
 
   private constructor(readonly dir: string, private readonly options: ResolvedOptions, private readonly parts: Parts, private readonly recentIds: RecentEventIds) {
     const { indexes, reader } = parts;
@@ -408,12 +422,40 @@ export class EventStore {
     return event !== undefined && (revision === 'end' || event.revision === revision) ? event : null;
   }
 
-  /** Events of $all in position order (or reverse), optionally filtered. Every event, as written. */
+  /**
+   * Events of $all in position order (or reverse), optionally filtered. Unfiltered or by stream
+   * prefix: every event, as written (deleted streams' events too, as in EventStoreDB's $all).
+   * By category or event type (the indexes of those): only events their streams' metadata shows
+   * (not of deleted streams, not truncated, `$maxCount` or `$maxAge` away).
+   */
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
     this.checkOpen();
     const read = parseReadAllOptions(options);
     this.policy.checkAccess(read.principal, ALL_STREAM, 'read');
-    return this.queries.all(read, read.filter);
+    const filter = read.filter;
+    if (filter === undefined || 'streamPrefix' in filter) return this.queries.all(read, filter);
+    const now = this.options.clock.nowMs();
+    const out: RecordedEvent[] = [];
+    let from = read.from;
+    for (;;) {
+      const want = read.maxCount - out.length;
+      const page = this.queries.all({ ...read, from, maxCount: want }, filter);
+      for (const event of page) if (this.shownByMetadata(event, now)) out.push(event);
+      if (out.length >= read.maxCount || page.length < want) return out;
+      const last = page[page.length - 1].position;
+      if (read.direction === 'backwards' && last === 0n) return out;
+      from = read.direction === 'forwards' ? last + 1n : last - 1n;
+    }
+  }
+
+  /** Whether a stream read would show the event (metadata streams show every event). */
+  private shownByMetadata(event: RecordedEvent, nowMs: number): boolean {
+    if (isMetastream(event.streamId)) return !this.policy.stateOf(streamOfMetastream(event.streamId)).hardDeleted;
+    const state = this.policy.stateOf(event.streamId);
+    if (state.hardDeleted || state.softDeleted) return false;
+    if (state.metadata === null) return true;
+    if (Number(event.revision) < this.policy.firstVisibleRevision(state, this.queries.eventCount(event.streamId))) return false;
+    return this.policy.withoutExpired(state, [event], nowMs).length === 1;
   }
 
   /** Events of every stream in `category` (a stream's category is its id before the first '-'), in $all order. */
@@ -479,7 +521,47 @@ export class EventStore {
       lastRevision: BigInt(count - 1),
       eventCount: BigInt(count),
       lastPosition: count > 0 ? BigInt(this.queries.positionOf(streamId, count - 1)) : -1n,
+      bytes: count > 0 ? BigInt(this.parts.indexes.streamBytes(this.parts.indexes.streams.find(streamId))) : 0n,
     };
+  }
+
+  /** How many events the log holds (positions are dense: the head position + 1). */
+  async countEvents(): Promise<bigint> {
+    this.checkOpen();
+    return BigInt(this.queries.headPosition + 1);
+  }
+
+  /**
+   * Ids of the streams that exist (have events and are not deleted), metadata streams and
+   * `$`-streams included, in code-unit order: `prefix` narrows them, `after` continues from the
+   * last id of a previous page. Needs `$all` read access (admins) when a principal is given. The
+   * first call sorts every stream id once and keeps them (one string per stream) for later calls.
+   */
+  async listStreams(options?: ListStreamsOptions): Promise<string[]> {
+    this.checkOpen();
+    checkOptionKeys(options, ['prefix', 'after', 'limit', 'principal'], 'listStreams');
+    const prefix = options?.prefix ?? '';
+    const after = options?.after ?? null;
+    const limit = options?.limit ?? LIST_STREAMS_LIMIT_MAX;
+    if (typeof prefix !== 'string') throw new InvalidArgumentError('listStreams prefix must be a string');
+    if (after !== null && typeof after !== 'string') throw new InvalidArgumentError('listStreams after must be a string');
+    if (!Number.isInteger(limit) || limit < 1 || limit > LIST_STREAMS_LIMIT_MAX) {
+      throw new InvalidArgumentError(`listStreams limit must be an integer in 1..${LIST_STREAMS_LIMIT_MAX} (LIST_STREAMS_LIMIT_MAX)`);
+    }
+    this.policy.checkAccess(validatePrincipal(options?.principal), ALL_STREAM, 'read');
+    this.sortedIds ??= new SortedStreamIds();
+    this.sortedIds.refresh(this.parts.indexes.streams);
+    return this.sortedIds.page(prefix, after, limit, (id) => {
+      if (isMetastream(id)) return !this.policy.stateOf(streamOfMetastream(id)).hardDeleted;
+      const state = this.policy.stateOf(id);
+      return !state.hardDeleted && !state.softDeleted;
+    });
+  }
+
+  /** Names of the categories (stream id before the first '-') that have events, sorted. */
+  async categories(): Promise<string[]> {
+    this.checkOpen();
+    return [...this.parts.indexes.categoryNameList()].sort();
   }
 
   /**

@@ -51,6 +51,10 @@ export class GrowableFloat64Array {
     return this.data[i];
   }
 
+  set(i: number, value: number): void {
+    this.data[i] = value;
+  }
+
   /** A view of the used part (valid until the next push). */
   view(): Float64Array {
     return this.data.subarray(0, this.length);

@@ -85,3 +85,6 @@ export const INDEX_MEMTABLE_ENTRIES_MAX = 100_000_000;
 /** Bytes of index-file blocks kept in memory (shared by all index files). */
 export const INDEX_BLOCK_CACHE_BYTES_DEFAULT = 64 * 1024 * 1024;
 export const INDEX_BLOCK_CACHE_BYTES_MAX = 16 * 1024 * 1024 * 1024;
+
+/** Stream ids one listStreams call returns at most (and by default). */
+export const LIST_STREAMS_LIMIT_MAX = 10_000;

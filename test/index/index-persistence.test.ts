@@ -44,6 +44,7 @@ const directoryArb: fc.Arbitrary<IndexDirectory> = fc.record({
     streamCount: ids.length,
     streamBytes,
     streamCategories: Uint32Array.from(ids, (_, i) => (categories.length === 0 ? 0 : i % (categories.length + 1))),
+    streamRecordBytes: Float64Array.from(ids, (_, i) => counts[i] * 300),
     categoryNames: categories,
     eventTypeNames: types,
     recentIds: recent,

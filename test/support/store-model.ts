@@ -92,6 +92,8 @@ export function issue(store: EventStore, request: AppendRequestSpec): Promise<Ap
 export class StoreModel {
   events: ModelEvent[] = [];
   streams = new Map<string, ModelEvent[]>();
+  /** Bytes of each stream's records, as the store encodes them. */
+  streamBytes = new Map<string, number>();
   /** Explicit ids of written events, latest write wins (the store's recent-id window, unbounded here). */
   recentIds = new Map<string, { streamId: string; revision: number }>();
   /** Every append issued so far (succeeded or not), for retry commands. */
@@ -103,6 +105,7 @@ export class StoreModel {
     const copy = new StoreModel(this.limits);
     copy.events = [...this.events];
     copy.streams = new Map([...this.streams].map(([k, v]) => [k, [...v]]));
+    copy.streamBytes = new Map(this.streamBytes);
     copy.recentIds = new Map(this.recentIds);
     copy.history = [...this.history];
     return copy;
@@ -111,6 +114,7 @@ export class StoreModel {
   adopt(other: StoreModel): void {
     this.events = other.events;
     this.streams = other.streams;
+    this.streamBytes = other.streamBytes;
     this.recentIds = other.recentIds;
     this.history = other.history;
   }
@@ -219,6 +223,7 @@ export class StoreModel {
         };
         list.push(stored);
         this.events.push(stored);
+        this.streamBytes.set(part.streamId, (this.streamBytes.get(part.streamId) ?? 0) + eventRecordBytes(part.streamId, event));
         if (id !== null) this.recentIds.set(id, { streamId: part.streamId, revision: firstRevision + k });
       });
     }
@@ -248,6 +253,7 @@ export class StoreModel {
     return {
       streamId, exists: list.length > 0, deleted: false, lastRevision: BigInt(list.length - 1), eventCount: BigInt(list.length),
       lastPosition: last === undefined ? -1n : BigInt(last.position),
+      bytes: BigInt(this.streamBytes.get(streamId) ?? 0),
     };
   }
 
