@@ -225,6 +225,12 @@ export class IndexFileReader {
     return words;
   }
 
+  /** Makes the file's data durable (for a file written with `durable: false`). */
+  sync(): Promise<void> {
+    assert(!this.closed, () => `${this.fileName} is open`);
+    return this.handle.datasync();
+  }
+
   /** Drops this file's cached blocks and closes it. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -26,6 +26,12 @@ export interface IndexFileWriteOptions {
   readonly fromPosition: bigint;
   readonly toPosition: bigint;
   readonly blockSizeBytes?: number;
+  /**
+   * Default true: the file and its name are durable when finish() resolves. False (a rebuild,
+   * whose files no manifest names yet): the data is not fdatasync'd nor the directory fsync'd;
+   * the caller makes the file durable (IndexFileReader.sync, then a directory fsync) before naming it.
+   */
+  readonly durable?: boolean;
 }
 
 export interface IndexFileSummary {
@@ -197,12 +203,13 @@ export class IndexFileWriter {
     const first = new Uint8Array(this.blockSizeBytes);
     first.set(header, 0);
     await handle.write(first, 0);
-    await handle.datasync();
+    const durable = options.durable ?? true;
+    if (durable) await handle.datasync();
     this.handleOpen = false;
     await handle.close();
     const finalPath = join(options.dir, options.fileName);
     await options.fs.rename(this.tempPath, finalPath);
-    await options.fs.syncDir(options.dir);
+    if (durable) await options.fs.syncDir(options.dir);
     this.state = 'finished';
     return {
       fileName: options.fileName,

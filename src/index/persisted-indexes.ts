@@ -5,7 +5,6 @@
 
 import { join } from 'node:path';
 import type { FileSystem } from '../log/file-system.js';
-import { assert } from '../util/assert.js';
 import { CorruptionError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { BlockCache } from './block-cache.js';
@@ -17,6 +16,7 @@ import { IndexFileWriter } from './index-file-writer.js';
 import { MANIFEST_FILE, decodeManifest, encodeManifest, type IndexManifest } from './index-manifest.js';
 import { mergeIndexFiles } from './index-merge.js';
 import { ENTRY_WORDS } from './index-entry.js';
+import type { MemoryRun } from './memory-run.js';
 import { readWholeFile, replaceFileDurably } from './small-files.js';
 import type { IndexDirectory, StoreIndexes } from './store-indexes.js';
 
@@ -49,6 +49,10 @@ export class PersistedIndexes {
   private files: FileRun[];
   private directoryName: string | null;
   private busy: Promise<void> | null = null;
+  /** The directory of the newest file, while no manifest names that file yet. */
+  private unpublished: IndexDirectory | null = null;
+  /** Level-0 files written without fdatasync, to be synced before a manifest names them. */
+  private unsynced: FileRun[] = [];
   private failure: unknown = null;
   private closed = false;
 
@@ -138,17 +142,44 @@ export class PersistedIndexes {
   }
 
   /**
-   * Freezes the memtable now and writes it as a level-0 file in the background (then merges
-   * where a level has INDEX_MERGE_FAN_IN files). One flush at a time: does nothing while one is
-   * running, after a failure (logged once; the memtable then stays in memory) or with an empty
-   * memtable. The returned promise never rejects.
+   * Freezes the memtable now and writes it as a level-0 file in the background, then names it in
+   * a new manifest with the stream directory and merges where a level has INDEX_MERGE_FAN_IN files.
+   * With `publish` false (a rebuild during open) only the file is written: its directory waits
+   * in memory for publish(), so that a rebuild neither rewrites the directory nor merges for every
+   * memtable. One flush at a time: does nothing while one is running, after a failure (logged
+   * once; the memtable then stays in memory) or with an empty memtable. Never rejects.
    */
-  flush(indexes: StoreIndexes, recentIds: () => Uint8Array): Promise<void> {
+  flush(indexes: StoreIndexes, recentIds: () => Uint8Array, publish = true): Promise<void> {
     if (this.busy !== null) return this.busy;
     if (this.failure !== null || this.closed || indexes.memtableEntries === 0) return Promise.resolve();
     const frozen = indexes.freeze(recentIds());
-    this.busy = this.persist(indexes, frozen.run.words, frozen.run.fromPosition, frozen.run.toPosition, frozen.directory, frozen.run)
-      .then(() => this.mergeLevels(indexes))
+    return this.run(async () => {
+      await this.writeRun(indexes, frozen.run);
+      this.unpublished = frozen.directory;
+      if (publish) await this.publishNow(indexes);
+    });
+  }
+
+  /** Names the files written by unpublished flushes in the manifest, then merges (in the background). */
+  publish(indexes: StoreIndexes): Promise<void> {
+    if (this.busy !== null || this.unpublished === null || this.failure !== null || this.closed) return this.busy ?? Promise.resolve();
+    return this.run(() => this.publishNow(indexes));
+  }
+
+  /** Waits for a running flush, flushes what is left (so the next open reads no log) and closes the files. */
+  async close(last: { indexes: StoreIndexes; recentIds: () => Uint8Array } | null): Promise<void> {
+    await this.busy;
+    if (last !== null) {
+      await this.flush(last.indexes, last.recentIds);
+      await this.publish(last.indexes);
+    }
+    this.closed = true;
+    for (const run of this.files) await run.reader.close();
+    this.files = [];
+  }
+
+  private run(work: () => Promise<void>): Promise<void> {
+    this.busy = work()
       .catch((error: unknown) => {
         this.failure = error;
         this.options.logger.warn('writing the persisted indexes failed: they stay in memory until the store is reopened', { error: String(error) });
@@ -159,19 +190,14 @@ export class PersistedIndexes {
     return this.busy;
   }
 
-  /** Waits for a running flush, flushes what is left (so the next open reads no log) and closes the files. */
-  async close(last: { indexes: StoreIndexes; recentIds: () => Uint8Array } | null): Promise<void> {
-    await this.busy;
-    if (last !== null) await this.flush(last.indexes, last.recentIds);
-    this.closed = true;
-    for (const run of this.files) await run.reader.close();
-    this.files = [];
-  }
-
-  private async persist(indexes: StoreIndexes, words: Uint32Array, fromPosition: number, toPosition: number, directory: IndexDirectory, frozen: { toPosition: number }): Promise<void> {
+  /** Writes a frozen memtable as a level-0 file and swaps it in for the in-memory run. */
+  private async writeRun(indexes: StoreIndexes, frozen: MemoryRun): Promise<void> {
     const { fs, crc } = this.options;
+    const { words, fromPosition, toPosition } = frozen;
     const fileName = indexFileName(0, fromPosition, toPosition);
-    const writer = await IndexFileWriter.create({ fs, dir: this.indexDir, fileName, crc, level: 0, fromPosition: BigInt(fromPosition), toPosition: BigInt(toPosition) });
+    // Not synced here: publishNow() syncs every file before a manifest names it, so a rebuild's
+    // many flushes cost page-cache writes, not a disk flush each.
+    const writer = await IndexFileWriter.create({ fs, dir: this.indexDir, fileName, crc, level: 0, fromPosition: BigInt(fromPosition), toPosition: BigInt(toPosition), durable: false });
     try {
       for (let at = 0; at < words.length; at += ENTRY_WORDS) {
         writer.addWords(words, at);
@@ -183,17 +209,26 @@ export class PersistedIndexes {
       throw error;
     }
     const run = new FileRun(await IndexFileReader.open({ fs, dir: this.indexDir, fileName, crc, cache: this.options.cache }));
+    indexes.replaceRuns([frozen], run);
+    this.files = [...this.files, run];
+    this.unsynced.push(run);
+  }
+
+  /** Writes the waiting directory and a manifest naming every file, removes the old directory, merges. */
+  private async publishNow(indexes: StoreIndexes): Promise<void> {
+    const directory = this.unpublished;
+    if (directory === null) return;
+    for (const run of this.unsynced) await run.reader.sync();
+    this.unsynced = [];
     const directoryName = directoryFileName(directory.coveredPosition);
-    await replaceFileDurably(fs, this.indexDir, directoryName, encodeDirectory(directory, crc));
-    const files = [...this.files, run];
-    await this.writeManifest(directory.coveredPosition, directoryName, files);
-    const frozenRun = indexes.runs.find((r) => r === frozen);
-    assert(frozenRun !== undefined, 'the frozen memtable is still a run until its file replaces it');
-    indexes.replaceRuns([frozenRun], run);
-    this.files = files;
+    // Its directory fsync also makes the level-0 files' renames durable.
+    await replaceFileDurably(this.options.fs, this.indexDir, directoryName, encodeDirectory(directory, this.options.crc));
+    await this.writeManifest(directory.coveredPosition, directoryName, this.files);
+    this.unpublished = null;
     const oldDirectory = this.directoryName;
     this.directoryName = directoryName;
     if (oldDirectory !== null && oldDirectory !== directoryName) await this.removeFiles([oldDirectory]);
+    await this.mergeLevels(indexes);
   }
 
   /** Merges the newest files while the lowest level has INDEX_MERGE_FAN_IN of them. */

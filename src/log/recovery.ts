@@ -39,6 +39,12 @@ export interface RecoveryOptions {
    */
   readonly indexedBefore?: number;
   readonly indexedChunk?: (chunkNumber: number, firstPosition: number, recordOffsets: Uint32Array, endOffset: number) => void;
+  /**
+   * Called after each sealed chunk before the last was scanned and checked (its records, all
+   * visited, are durable and valid): the store flushes its index memtable here, so that a rebuild
+   * from the log runs in bounded memory.
+   */
+  readonly afterSealedChunk?: () => Promise<void>;
 }
 
 export interface RecoveredLog {
@@ -118,6 +124,7 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
         chunks.add(chunk);
         nextPosition = scan.nextPosition;
         last = { scan, chunk, bodyChecksum };
+        if (chunk.sealed && !isLast) await options.afterSealedChunk?.();
       } catch (error) {
         await handle.close();
         throw error;

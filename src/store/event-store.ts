@@ -211,6 +211,10 @@ export class EventStore {
         nowMs: opts.clock.nowMs(),
         indexedBefore: covered,
         indexedChunk: (chunkNumber, firstPosition, offsets, endOffset) => indexes.addIndexedChunk(chunkNumber, firstPosition, offsets, endOffset),
+        // A rebuild flushes as it goes, so its memory stays within indexMemtableEntries.
+        afterSealedChunk: async () => {
+          if (indexes.memtableEntries >= opts.indexMemtableEntries) await parts.persisted.flush(indexes, () => ring.export(windowAtCovered), false);
+        },
       },
       (span) => {
         const indexed = indexes.applyRecords(span.decoder, 0, span.count, span.base, span.bytes, span.chunkNumber, span.fileOffset);
@@ -245,7 +249,10 @@ export class EventStore {
         checkpointIntervalMs: opts.checkpointIntervalMs,
       });
       const encoders = Array.from({ length: GROUP_COMMIT_BATCHES_IN_FLIGHT }, () => new RecordBatchEncoder(wasm, RECORD_BYTES_MAX));
-      return new EventStore(dir, opts, { ...parts, writer, reader, encoders }, recentIds);
+      const store = new EventStore(dir, opts, { ...parts, writer, reader, encoders }, recentIds);
+      // Files a rebuild wrote are named in a manifest (and merged) in the background.
+      void parts.persisted.publish(indexes);
+      return store;
     } catch (error) {
       await recovered.chunks.closeAll();
       await recovered.checkpointFile.close();

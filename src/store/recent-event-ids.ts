@@ -103,6 +103,28 @@ export class RecentIdRing {
     this.revisions = revisions;
   }
 
+  /**
+   * The collected ids, oldest first, in the stream directory's window format (16 id bytes, u32
+   * stream number, u32 revision), after `before` (entries of the same format, older), keeping the
+   * newest `capacity` of them all.
+   */
+  export(before: Uint8Array): Uint8Array {
+    const count = Math.min(this.total, this.capacity);
+    const first = this.total > this.capacity ? this.next : 0;
+    const keepBefore = Math.min(before.length / RECENT_ID_ENTRY_BYTES, this.capacity - count);
+    const out = new Uint8Array((keepBefore + count) * RECENT_ID_ENTRY_BYTES);
+    out.set(before.subarray(before.length - keepBefore * RECENT_ID_ENTRY_BYTES));
+    const view = new DataView(out.buffer);
+    let at = keepBefore * RECENT_ID_ENTRY_BYTES;
+    for (let k = 0; k < count; k++, at += RECENT_ID_ENTRY_BYTES) {
+      const i = (first + k) % this.capacity;
+      out.set(this.ids.subarray(16 * i, 16 * i + 16), at);
+      view.setUint32(at + 16, this.streams[i], true);
+      view.setUint32(at + 20, this.revisions[i], true);
+    }
+    return out;
+  }
+
   /** Replays the collected ids, oldest first, into `target`. */
   replayInto(target: RecentEventIds, streamIdOf: (streamNo: number) => string, idText: (bytes: Uint8Array, at: number) => string): void {
     const count = Math.min(this.total, this.capacity);
