@@ -20,7 +20,7 @@ const HEADER_BYTES: usize = 64;
 const TRAILER_BYTES: usize = 4;
 const CRC_FROM: usize = 8; // the CRC covers [8, recordBytes): everything after the leading length and CRC
 const MIN_RECORD_BYTES: u32 = <u32>(HEADER_BYTES + TRAILER_BYTES);
-const KNOWN_FLAGS: u32 = 0x1f;
+const KNOWN_FLAGS: u32 = 0x3f;
 
 // Encode descriptor, written by src/format/record-batch-encoder.ts (80 bytes each).
 const ENC_POSITION: usize = 0;

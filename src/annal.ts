@@ -1,7 +1,7 @@
 // The package entry (`import { EventStore } from 'annal'`): the embedded API and its types.
 
 export { EventStore } from './store/event-store.js';
-export type { AppendOptions, AppendRequest, ListStreamsOptions, StreamInfo } from './store/event-store.js';
+export type { AppendOptions, AppendRequest, ListStreamsOptions, ScavengeOptions, ScavengeResult, StreamInfo } from './store/event-store.js';
 export type { AppendResult } from './store/committer.js';
 export type { EventData, ContentType } from './store/event-input.js';
 export type { RecordedEvent } from './store/recorded-event.js';

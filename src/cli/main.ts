@@ -1,9 +1,10 @@
-// The `annal` command line: `annal serve` (what `npm start` runs), `annal demo`, `annal info` and
-// `annal verify`.
+// The `annal` command line: `annal serve` (what `npm start` runs), `annal demo`, `annal info`,
+// `annal verify`, `annal reindex` and `annal scavenge`.
 
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { runDemo } from './demo.js';
 import { runInfo } from './info.js';
+import { runReindex, runScavenge } from './maintenance.js';
 import { DEFAULT_TCP_PORT, runServe } from './serve.js';
 import { VERIFY_EXIT_CODES_HELP, VERIFY_EXIT_FAILED, runVerify } from './verify.js';
 
@@ -55,5 +56,16 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (dir: string) => {
       process.exitCode = await runVerify(dir);
     });
+  program
+    .command('reindex')
+    .description('discard the persisted index files and rebuild every index from the log (progress bar on a terminal)')
+    .argument('<dir>', 'data directory')
+    .action(async (dir: string) => runReindex(dir));
+  program
+    .command('scavenge')
+    .description('rewrite sealed chunks without the events that metadata or deletes made unreadable')
+    .argument('<dir>', 'data directory')
+    .option('--max-bytes-per-second <bytes>', 'throttle: pause between chunks to read at most this many bytes per second', positiveInteger)
+    .action(async (dir: string, options: { maxBytesPerSecond?: number }) => runScavenge(dir, options.maxBytesPerSecond));
   await program.parseAsync(argv);
 }

@@ -27,7 +27,8 @@ export const FLAG_DATA_JSON = 0x02; // data is UTF-8 JSON text
 export const FLAG_METADATA_JSON = 0x04; // metadata is UTF-8 JSON text
 export const FLAG_METADATA_PRESENT = 0x08; // the event was appended with metadata
 export const FLAG_ID_GIVEN = 0x10; // the appender chose the event id (it may retry with it)
-export const FLAGS_KNOWN = 0x1f;
+export const FLAG_SCAVENGED = 0x20; // a hole left by scavenging: type, metadata and data removed
+export const FLAGS_KNOWN = 0x3f;
 
 /** Bytes of a record with these field sizes. */
 export function recordBytes(streamIdBytes: number, eventTypeBytes: number, metadataBytes: number, dataBytes: number): number {

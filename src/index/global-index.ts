@@ -60,6 +60,23 @@ export class GlobalIndex {
     this.next += offsets.length;
   }
 
+  /**
+   * Swaps in the offsets of a chunk rewritten by a scavenge (same positions, new offsets): every
+   * position keeps its record, only where it lies in the file changed.
+   */
+  replaceChunk(chunkNumber: number, offsets: ArrayLike<number>, endOffset: number): void {
+    const at = this.chunks.findIndex((c) => c.chunkNumber === chunkNumber);
+    assert(at >= 0, () => `chunk ${chunkNumber} is indexed`);
+    const chunk = this.chunks[at];
+    assert(offsets.length === chunk.offsets.length, () => `a rewritten chunk ${chunkNumber} keeps its ${chunk.offsets.length} positions`);
+    const list = new GrowableUint32Array(Math.max(4, offsets.length));
+    for (let i = 0; i < offsets.length; i++) {
+      if (i > 0 && offsets[i] <= offsets[i - 1]) assert(false, `record offsets of chunk ${chunkNumber} increase`);
+      list.push(offsets[i]);
+    }
+    this.chunks[at] = { chunkNumber, firstPosition: chunk.firstPosition, offsets: list, endOffset };
+  }
+
   /** Index into the chunk list of the chunk holding `position` (which must be indexed). */
   chunkIndexOf(position: number): number {
     assert(position >= 0 && position < this.next, () => `position ${position} is indexed (next ${this.next})`);

@@ -127,6 +127,7 @@ export class PersistedIndexes {
   /** Removes every persisted index file (after the log disagreed with them), so open() rebuilds. */
   static async discard(fs: FileSystem, dir: string): Promise<void> {
     const indexDir = join(dir, INDEX_DIR);
+    await fs.mkdir(indexDir);
     for (const name of await fs.readdir(indexDir)) await fs.unlink(join(indexDir, name));
     await fs.syncDir(indexDir);
   }

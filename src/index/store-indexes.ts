@@ -11,7 +11,7 @@ import { StreamTable } from '../wasm/stream-table.js';
 import {
   DF64_POSITION, DU32_FLAGS_STREAM, DU32_OFFSET, DU32_RECORD_BYTES, DU32_STREAM_NO, DU32_TYPE, type RecordDecoder,
 } from '../format/record-decoder.js';
-import { DEC_DESC_BYTES, DEC_F64_STRIDE, DEC_U32_STRIDE, RECORD_HEADER_BYTES } from '../format/record-layout.js';
+import { DEC_DESC_BYTES, DEC_F64_STRIDE, DEC_U32_STRIDE, FLAG_SCAVENGED, RECORD_HEADER_BYTES } from '../format/record-layout.js';
 import { ENTRY_WORDS } from './index-entry.js';
 import { IndexKind, keyHighWord } from './index-keys.js';
 import type { IndexRun } from './index-run.js';
@@ -163,6 +163,8 @@ export class StoreIndexes {
         this.streamRecordBytes.push(0);
       }
       this.streamRecordBytes.set(streamNo, this.streamRecordBytes.get(streamNo) + u32[u + DU32_RECORD_BYTES]);
+      // A hole left by scavenging keeps its stream revision but is no longer of any category or type.
+      if ((u32[u + DU32_FLAGS_STREAM] & FLAG_SCAVENGED) !== 0) continue;
       const category = this.streamCategories.get(streamNo);
       if (category !== 0) this.categories.add(category - 1, position);
       const thisTypeAt = at + streamIdBytes;

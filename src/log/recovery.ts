@@ -45,6 +45,8 @@ export interface RecoveryOptions {
    * from the log runs in bounded memory.
    */
   readonly afterSealedChunk?: () => Promise<void>;
+  /** Told after each chunk is recovered, for a progress bar. */
+  readonly progress?: (chunksDone: number, chunkCount: number) => void;
 }
 
 export interface RecoveredLog {
@@ -105,6 +107,7 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
           const chunk: ChunkInfo = { header, fileName, handle, sealed: true, endOffset, nextPosition: indexed.nextPosition };
           chunks.add(chunk);
           nextPosition = indexed.nextPosition;
+          options.progress?.(chunkNumber + 1, numbers.length);
           continue;
         }
         let bodyChecksum = 0;
@@ -125,6 +128,7 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
         nextPosition = scan.nextPosition;
         last = { scan, chunk, bodyChecksum };
         if (chunk.sealed && !isLast) await options.afterSealedChunk?.();
+        options.progress?.(chunkNumber + 1, numbers.length);
       } catch (error) {
         await handle.close();
         throw error;

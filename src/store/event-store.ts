@@ -16,6 +16,8 @@ import { recoverLog } from '../log/recovery.js';
 import { LogWriter } from '../log/log-writer.js';
 import { LogReader } from '../log/log-reader.js';
 import { StoreLock } from '../log/store-lock.js';
+import type { ChunkSet } from '../log/chunk-set.js';
+import { scavengeChunk } from '../log/chunk-scavenge.js';
 import { StoreIndexes } from '../index/store-indexes.js';
 import { BlockCache } from '../index/block-cache.js';
 import { PersistedIndexes } from '../index/persisted-indexes.js';
@@ -76,6 +78,22 @@ export interface ListStreamsOptions {
   principal?: Principal;
 }
 
+export interface ScavengeOptions {
+  /** Pause between chunks so that the scavenge reads at most this many bytes per second (default: no pause). */
+  maxBytesPerSecond?: number;
+}
+
+export interface ScavengeResult {
+  /** Sealed chunks looked at (the active chunk never is). */
+  readonly chunksScanned: number;
+  readonly chunksRewritten: number;
+  /** Events turned into holes by this scavenge. */
+  readonly eventsRemoved: number;
+  /** Bytes of chunk files before minus after. */
+  readonly bytesReclaimed: number;
+  readonly durationMs: number;
+}
+
 export interface StreamInfo {
   readonly streamId: string;
   /** It has events and is not deleted. */
@@ -99,6 +117,7 @@ interface Parts {
   readonly encoders: RecordBatchEncoder[];
   readonly lock: StoreLock;
   readonly persisted: PersistedIndexes;
+  readonly chunks: ChunkSet;
 }
 
 export class EventStore {
@@ -108,6 +127,7 @@ export class EventStore {
   private readonly listeners = new Set<(headPosition: bigint) => void>();
   private closing: Promise<void> | null = null;
   private sortedIds: SortedStreamIds | null = null;
+  private scavenging: Promise<ScavengeResult> | null = null;
 
   private constructor(readonly dir: string, private readonly options: ResolvedOptions, private readonly parts: Parts, private readonly recentIds: RecentEventIds) {
     const { indexes, reader } = parts;
@@ -119,7 +139,8 @@ export class EventStore {
     const stored = {
       idAt: (streamId: string, revision: number): string => {
         const out: RecordedEvent[] = [];
-        reader.readRange(positionAt(streamId, revision), 1, true, out);
+        // A hole left by scavenging keeps its id: a retry of the append it came from is still recognised.
+        reader.readRange(positionAt(streamId, revision), 1, true, out, true);
         return out[0].id;
       },
       positionAt,
@@ -164,6 +185,7 @@ export class EventStore {
     try {
       const crc = new Crc32c(wasm);
       const cache = new BlockCache(opts.indexBlockCacheBytes);
+      if (opts.rebuildIndexes) await PersistedIndexes.discard(fs, dir);
       for (let attempt = 0; ; attempt++) {
         const opened = await PersistedIndexes.open({ fs, dir, crc, cache, logger: opts.logger });
         persisted = opened.persisted;
@@ -211,6 +233,7 @@ export class EventStore {
         nowMs: opts.clock.nowMs(),
         indexedBefore: covered,
         indexedChunk: (chunkNumber, firstPosition, offsets, endOffset) => indexes.addIndexedChunk(chunkNumber, firstPosition, offsets, endOffset),
+        progress: (chunksDone, chunkCount) => opts.onOpenProgress?.({ chunksDone, chunkCount }),
         // A rebuild flushes as it goes, so its memory stays within indexMemtableEntries.
         afterSealedChunk: async () => {
           if (indexes.memtableEntries >= opts.indexMemtableEntries) await parts.persisted.flush(indexes, () => ring.export(windowAtCovered), false);
@@ -249,7 +272,7 @@ export class EventStore {
         checkpointIntervalMs: opts.checkpointIntervalMs,
       });
       const encoders = Array.from({ length: GROUP_COMMIT_BATCHES_IN_FLIGHT }, () => new RecordBatchEncoder(wasm, RECORD_BYTES_MAX));
-      const store = new EventStore(dir, opts, { ...parts, writer, reader, encoders }, recentIds);
+      const store = new EventStore(dir, opts, { ...parts, writer, reader, encoders, chunks: recovered.chunks }, recentIds);
       // Files a rebuild wrote are named in a manifest (and merged) in the background.
       void parts.persisted.publish(indexes);
       return store;
@@ -532,6 +555,72 @@ export class EventStore {
     };
   }
 
+  /**
+   * Rewrites sealed chunks without the events that metadata (`$maxCount`, `$maxAge`, `$tb`) or
+   * deletes made unreadable (format-spec/log.md §9): each becomes a hole that keeps its position,
+   * so every other event keeps its own. Online: appends and reads go on (the active chunk is never
+   * touched); one scavenge at a time (a second call gets the running one). Each chunk is replaced
+   * crash-safely (new file fdatasync'd, renamed over the old, directory fsync'd). Metadata streams
+   * and tombstones are kept. Throws CorruptionError, rewriting nothing more, if a record is damaged.
+   */
+  scavenge(options?: ScavengeOptions): Promise<ScavengeResult> {
+    try {
+      this.checkOpen();
+      checkOptionKeys(options, ['maxBytesPerSecond'], 'scavenge');
+      const rate = options?.maxBytesPerSecond;
+      if (rate !== undefined && (!Number.isSafeInteger(rate) || rate <= 0)) throw new InvalidArgumentError('maxBytesPerSecond must be a positive integer');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.scavenging ??= this.runScavenge(options?.maxBytesPerSecond ?? null).finally(() => {
+      this.scavenging = null;
+    });
+    return this.scavenging;
+  }
+
+  private async runScavenge(maxBytesPerSecond: number | null): Promise<ScavengeResult> {
+    const started = performance.now();
+    const { chunks, indexes, crc } = this.parts;
+    // Chunks sealed when the scavenge starts; the active one (and any sealed later) is left alone.
+    const sealed = chunks.count - 1;
+    let chunksRewritten = 0;
+    let eventsRemoved = 0;
+    let bytesReclaimed = 0;
+    let chunksScanned = 0;
+    for (let n = 0; n < sealed && !this.closing; n++) {
+      const chunkStarted = performance.now();
+      const nowMs = this.options.clock.nowMs();
+      const result = await scavengeChunk(this.options.fileSystem, chunks, n, crc, (streamId, revision, createdMs) => this.isUnreadable(streamId, revision, createdMs, nowMs));
+      chunksScanned++;
+      if (result.recordOffsets !== null) {
+        indexes.global.replaceChunk(n, result.recordOffsets, result.endOffset);
+        chunksRewritten++;
+        eventsRemoved += result.eventsRemoved;
+        bytesReclaimed += result.bytesBefore - result.bytesAfter;
+      }
+      if (maxBytesPerSecond !== null) {
+        const spentMs = performance.now() - chunkStarted;
+        const dueMs = (result.bytesBefore / maxBytesPerSecond) * 1000;
+        if (dueMs > spentMs) await new Promise((resolve) => setTimeout(resolve, dueMs - spentMs));
+      }
+    }
+    const result = { chunksScanned, chunksRewritten, eventsRemoved, bytesReclaimed, durationMs: performance.now() - started };
+    this.options.logger.info('scavenge finished', { ...result });
+    return result;
+  }
+
+  /** Whether no read can show the event any more: its stream is deleted, truncated past it or aged it out. */
+  private isUnreadable(streamId: string, revision: number, createdMs: number, nowMs: number): boolean {
+    // Metadata streams (and the tombstones in them) are small and say what the rest means: kept.
+    if (isMetastream(streamId)) return false;
+    const state = this.policy.stateOf(streamId);
+    if (state.hardDeleted) return true;
+    if (state.metadata === null) return false;
+    if (revision < this.policy.firstVisibleRevision(state, this.queries.eventCount(streamId))) return true;
+    const maxAge = state.metadata.maxAge;
+    return maxAge !== undefined && createdMs < nowMs - maxAge * 1000;
+  }
+
   /** How many events the log holds (positions are dense: the head position + 1). */
   async countEvents(): Promise<bigint> {
     this.checkOpen();
@@ -598,6 +687,8 @@ export class EventStore {
   private async shutdown(): Promise<void> {
     const { writer, reader, encoders, indexes, lock } = this.parts;
     try {
+      // A scavenge stops after its current chunk (it checks `closing`).
+      await this.scavenging?.catch(() => undefined);
       await this.committer.drain();
       // The memtable goes to an index file, so the next open reads none of the log back.
       await this.parts.persisted.close({ indexes, recentIds: this.exportRecentIds });

@@ -37,19 +37,27 @@ export class LogQueries {
   stream(streamId: string, firstVisible: number, read: ParsedRead): RecordedEvent[] {
     const streams = this.indexes.streams;
     const streamNo = streams.find(streamId);
-    if (streamNo < 0 || read.maxCount === 0) return [];
-    const count = streams.revisionCount(streamNo);
-    let positions: Float64Array;
-    if (read.direction === 'forwards') {
-      const from = Math.max(firstVisible, read.from === 'start' ? 0 : read.from === 'end' ? count : Math.min(Number(read.from), count));
-      positions = this.indexes.streamPositions(streamNo, from, Math.max(0, Math.min(read.maxCount, count - from)));
-    } else {
-      const from = read.from === 'end' ? count - 1 : read.from === 'start' ? 0 : Math.min(Number(read.from), count - 1);
-      const n = Math.max(0, Math.min(read.maxCount, from + 1 - firstVisible));
-      positions = this.indexes.streamPositions(streamNo, from - n + 1, n).reverse();
-    }
     const out: RecordedEvent[] = [];
-    this.reader.readPositions(positions, 0, positions.length, streamId, out);
+    if (streamNo < 0 || read.maxCount === 0) return out;
+    const count = streams.revisionCount(streamNo);
+    // Holes left by scavenging are skipped, so a page may need more revisions than maxCount.
+    if (read.direction === 'forwards') {
+      let from = Math.max(firstVisible, read.from === 'start' ? 0 : read.from === 'end' ? count : Math.min(Number(read.from), count));
+      while (out.length < read.maxCount && from < count) {
+        const n = Math.min(read.maxCount - out.length, count - from);
+        const positions = this.indexes.streamPositions(streamNo, from, n);
+        this.reader.readPositions(positions, 0, positions.length, streamId, out);
+        from += n;
+      }
+    } else {
+      let from = read.from === 'end' ? count - 1 : read.from === 'start' ? 0 : Math.min(Number(read.from), count - 1);
+      while (out.length < read.maxCount && from >= firstVisible) {
+        const n = Math.min(read.maxCount - out.length, from + 1 - firstVisible);
+        const positions = this.indexes.streamPositions(streamNo, from - n + 1, n).reverse();
+        this.reader.readPositions(positions, 0, positions.length, streamId, out);
+        from -= n;
+      }
+    }
     return out;
   }
 
@@ -70,24 +78,39 @@ export class LogQueries {
     const next = this.indexes.nextPosition;
     const out: RecordedEvent[] = [];
     if (next === 0 || read.maxCount === 0) return out;
+    // Holes left by scavenging are skipped, so a page may need more positions than maxCount.
     if (read.direction === 'forwards') {
-      const from = read.from === 'start' ? 0 : read.from === 'end' ? next : Math.min(Number(read.from), next);
-      const n = Math.min(read.maxCount, next - from);
-      if (n > 0) this.reader.readRange(from, n, true, out);
+      let from = read.from === 'start' ? 0 : read.from === 'end' ? next : Math.min(Number(read.from), next);
+      while (out.length < read.maxCount && from < next) {
+        const n = Math.min(read.maxCount - out.length, next - from);
+        this.reader.readRange(from, n, true, out);
+        from += n;
+      }
     } else {
-      const from = read.from === 'start' ? 0 : read.from === 'end' ? next - 1 : Math.min(Number(read.from), next - 1);
-      this.reader.readRange(from, Math.min(read.maxCount, from + 1), false, out);
+      let from = read.from === 'start' ? 0 : read.from === 'end' ? next - 1 : Math.min(Number(read.from), next - 1);
+      while (out.length < read.maxCount && from >= 0) {
+        const n = Math.min(read.maxCount - out.length, from + 1);
+        this.reader.readRange(from, n, false, out);
+        from -= n;
+      }
     }
     return out;
   }
 
   private keyed(kind: IndexKind.Category | IndexKind.EventType, name: string, read: ParsedRead): RecordedEvent[] {
     const out: RecordedEvent[] = [];
-    if (read.maxCount === 0) return out;
     // 'end' forwards finds nothing after it; 'start' backwards finds at most position 0.
-    const from = read.from === 'start' ? 0 : read.from === 'end' ? Number.MAX_SAFE_INTEGER : Number(read.from);
-    const positions = this.indexes.keyedPositions(kind, name, from, read.direction, read.maxCount);
-    this.reader.readPositions(positions, 0, positions.length, null, out);
+    let from = read.from === 'start' ? 0 : read.from === 'end' ? Number.MAX_SAFE_INTEGER : Number(read.from);
+    while (out.length < read.maxCount) {
+      const want = read.maxCount - out.length;
+      const positions = this.indexes.keyedPositions(kind, name, from, read.direction, want);
+      this.reader.readPositions(positions, 0, positions.length, null, out);
+      // Fewer than asked: the index has no more. Otherwise holes were skipped: go on after them.
+      if (positions.length < want) return out;
+      const last = positions[positions.length - 1];
+      if (read.direction === 'backwards' && last === 0) return out;
+      from = read.direction === 'forwards' ? last + 1 : last - 1;
+    }
     return out;
   }
 

@@ -39,6 +39,10 @@ export interface EventStoreOptions {
   indexMemtableEntries?: number;
   /** Bytes of index-file blocks cached in memory, default 64 MiB. */
   indexBlockCacheBytes?: number;
+  /** Discard the persisted index files and rebuild every index from the log (`annal reindex`). */
+  rebuildIndexes?: boolean;
+  /** Told after each chunk open() recovered (a progress bar for large stores). */
+  onOpenProgress?: (progress: { chunksDone: number; chunkCount: number }) => void;
   /** Whether anonymous principals hold the `$all` role on user streams (default true, as EventStoreDB ≤ 22.10). */
   allowAnonymousStreamAccess?: boolean;
   /** The file-system seam (the crash harness passes a simulated disk). */
@@ -58,6 +62,8 @@ export interface ResolvedOptions {
   readonly streamHashBits: number;
   readonly indexMemtableEntries: number;
   readonly indexBlockCacheBytes: number;
+  readonly rebuildIndexes: boolean;
+  readonly onOpenProgress: ((progress: { chunksDone: number; chunkCount: number }) => void) | null;
   readonly allowAnonymousStreamAccess: boolean;
   readonly fileSystem: FileSystem;
   readonly clock: Clock;
@@ -66,7 +72,7 @@ export interface ResolvedOptions {
 
 const KNOWN = new Set<string>([
   'chunkSizeBytes', 'maxEventBytes', 'maxAppendBytes', 'maxAppendEvents', 'maxPendingAppends', 'checkpointIntervalMs',
-  'idempotencyWindowEvents', 'streamHashBits', 'indexMemtableEntries', 'indexBlockCacheBytes', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
+  'idempotencyWindowEvents', 'streamHashBits', 'indexMemtableEntries', 'indexBlockCacheBytes', 'rebuildIndexes', 'onOpenProgress', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
 ]);
 
 function integer(options: EventStoreOptions, name: keyof EventStoreOptions, fallback: number, min: number, max: number): number {
@@ -88,9 +94,10 @@ export function resolveOptions(options: EventStoreOptions = {}): ResolvedOptions
   const appendRoom = Math.min(APPEND_BYTES_MAX, chunkSizeBytes - CHUNK_HEADER_BYTES);
   const maxAppendBytes = integer(options, 'maxAppendBytes', Math.min(APPEND_BYTES_DEFAULT, appendRoom), RECORD_BYTES_MIN, appendRoom);
   const maxEventBytes = integer(options, 'maxEventBytes', Math.min(EVENT_BYTES_DEFAULT, maxAppendBytes), RECORD_BYTES_MIN, Math.min(RECORD_BYTES_MAX, maxAppendBytes));
-  if (options.allowAnonymousStreamAccess !== undefined && typeof options.allowAnonymousStreamAccess !== 'boolean') {
-    throw new InvalidOptionError('option allowAnonymousStreamAccess must be a boolean');
+  for (const name of ['allowAnonymousStreamAccess', 'rebuildIndexes'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new InvalidOptionError(`option ${name} must be a boolean`);
   }
+  if (options.onOpenProgress !== undefined && typeof options.onOpenProgress !== 'function') throw new InvalidOptionError('option onOpenProgress must be a function');
   for (const name of ['fileSystem', 'clock', 'logger'] as const) {
     if (options[name] !== undefined && (typeof options[name] !== 'object' || options[name] === null)) {
       throw new InvalidOptionError(`option ${name} must be an object`);
@@ -107,6 +114,8 @@ export function resolveOptions(options: EventStoreOptions = {}): ResolvedOptions
     streamHashBits: integer(options, 'streamHashBits', STREAM_HASH_BITS_DEFAULT, 1, 64),
     indexMemtableEntries: integer(options, 'indexMemtableEntries', INDEX_MEMTABLE_ENTRIES_DEFAULT, INDEX_MEMTABLE_ENTRIES_MIN, INDEX_MEMTABLE_ENTRIES_MAX),
     indexBlockCacheBytes: integer(options, 'indexBlockCacheBytes', INDEX_BLOCK_CACHE_BYTES_DEFAULT, 0, INDEX_BLOCK_CACHE_BYTES_MAX),
+    rebuildIndexes: options.rebuildIndexes ?? false,
+    onOpenProgress: options.onOpenProgress ?? null,
     allowAnonymousStreamAccess: options.allowAnonymousStreamAccess ?? true,
     fileSystem: options.fileSystem ?? nodeFileSystem,
     clock: options.clock ?? systemClock,

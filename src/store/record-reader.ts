@@ -10,7 +10,7 @@ import {
   DF64_CREATED, DF64_POSITION, DF64_REVISION, DU32_DATA, DU32_FLAGS_STREAM, DU32_META, DU32_OFFSET, DU32_RECORD_BYTES, DU32_TYPE,
   RecordDecoder,
 } from '../format/record-decoder.js';
-import { DEC_F64_STRIDE, DEC_U32_STRIDE, RECORD_HEADER_BYTES, StopReason, stopReasonName } from '../format/record-layout.js';
+import { DEC_F64_STRIDE, DEC_U32_STRIDE, FLAG_SCAVENGED, RECORD_HEADER_BYTES, StopReason, stopReasonName } from '../format/record-layout.js';
 import type { LogReader } from '../log/log-reader.js';
 import type { GlobalIndex } from '../index/global-index.js';
 import { RecordedEvent } from './recorded-event.js';
@@ -31,10 +31,11 @@ export class RecordReader {
 
   /**
    * Reads the `count` events at consecutive positions from `first` upwards (forwards) or downwards
-   * (backwards) and pushes them to `out` in that order. Every record is validated by one scan per
+   * (backwards) and pushes them to `out` in that order (holes left by scavenging only with
+   * `keepHoles`: otherwise fewer than `count`). Every record is validated by one scan per
    * span; throws CorruptionError on any damage, never returning bytes that differ from those written.
    */
-  readRange(first: number, count: number, forwards: boolean, out: RecordedEvent[]): void {
+  readRange(first: number, count: number, forwards: boolean, out: RecordedEvent[], keepHoles = false): void {
     let p = first;
     let left = count;
     while (left > 0) {
@@ -55,7 +56,7 @@ export class RecordReader {
       const owned = this.load(c, start, bytes);
       const valid = this.decoder.scan(this.span.ptr, bytes, lo, n);
       if (valid !== n || this.decoder.lastStop().reason !== StopReason.End) this.corrupt(c, start, lo + valid);
-      this.emit(owned, n, forwards, null, out);
+      this.emit(owned, n, forwards, null, out, keepHoles);
       p = forwards ? hi : lo - 1;
       left -= n;
     }
@@ -137,7 +138,7 @@ export class RecordReader {
       this.relocated[k] = at;
       at += length;
     }
-    this.emit(owned, count, true, streamId, out, this.relocated);
+    this.emit(owned, count, true, streamId, out, false, this.relocated);
     return j;
   }
 
@@ -165,7 +166,11 @@ export class RecordReader {
    * `owned` at its descriptor offset, or at relocated[k] when given. Consecutive events mostly
    * share a stream and a type, so those strings are decoded once per run of equal bytes.
    */
-  private emit(owned: Buffer, count: number, inOrder: boolean, streamId: string | null, out: RecordedEvent[], relocated?: Uint32Array): void {
+  /**
+   * Pushes the decoded records as events; holes left by scavenging (FLAG_SCAVENGED) are skipped
+   * unless `keepHoles` (the idempotency check reads their ids).
+   */
+  private emit(owned: Buffer, count: number, inOrder: boolean, streamId: string | null, out: RecordedEvent[], keepHoles: boolean, relocated?: Uint32Array): void {
     const { u32, f64, u32At, f64At } = this.decoder.views();
     let typeAt = -1;
     let typeBytes = 0;
@@ -178,6 +183,7 @@ export class RecordReader {
       const u = u32At + i * DEC_U32_STRIDE;
       const f = f64At + i * DEC_F64_STRIDE;
       const flagsStream = u32[u + DU32_FLAGS_STREAM];
+      if (!keepHoles && (flagsStream & FLAG_SCAVENGED) !== 0) continue;
       const at = relocated ? relocated[i] : u32[u + DU32_OFFSET];
       const thisStreamBytes = flagsStream >>> 16;
       const thisStreamAt = at + RECORD_HEADER_BYTES;
