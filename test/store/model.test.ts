@@ -311,6 +311,21 @@ class ReopenCommand implements Cmd {
   }
 }
 
+/** A scavenge: the model has no metadata or deletes, so it must remove nothing and change no read. */
+class ScavengeCommand implements Cmd {
+  check(): boolean {
+    return true;
+  }
+  async run(model: StoreModel, real: Real): Promise<void> {
+    const result = await real.store.scavenge();
+    expect(result.eventsRemoved).toBe(0);
+    await expectWholeStore(model, real.store);
+  }
+  toString(): string {
+    return 'scavenge';
+  }
+}
+
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);
@@ -350,6 +365,7 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
   fc.constantFrom(...STREAMS).map((s) => new InfoCommand(s)),
   fc.constant(new ReopenCommand('plain', 0)),
   fc.nat(1_000_000).map((pick) => new ReopenCommand('damage-index', pick)),
+  fc.constant(new ScavengeCommand()),
 ];
 
 describe('store model', () => {
