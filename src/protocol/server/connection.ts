@@ -3,16 +3,17 @@
 // authentication, volatile subscriptions, and every way a misbehaving peer is cut off.
 // format-spec/protocol.md §8, §10.
 
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { AnnalError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
-import { ANONYMOUS, type Principal } from '../../store/access.js';
+import { ANONYMOUS, OPS_ROLE, isAdmin, type Principal } from '../../store/access.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { LiveFeed } from '../../subscriptions/live-feed.js';
 import { TcpCommand, commandName, isClientRequest } from '../wire/commands.js';
 import { LengthPrefixFramer } from '../wire/framer.js';
 import { ZERO_GUID } from '../wire/guid.js';
-import { COMMAND_PAYLOADS, messages, NotHandledReason } from '../wire/messages.js';
+import { COMMAND_PAYLOADS, messages, NotHandledReason, ScavengeResult } from '../wire/messages.js';
 import { TcpFlags, decodePackage, encodePackageFrame, makePackage, type TcpPackage } from '../wire/package.js';
 import { WireError } from '../wire/wire-error.js';
 import type { SharedAssemblyBudget } from './assembly-budget.js';
@@ -40,6 +41,8 @@ export interface ServerContext {
   readonly limits: ServerLimits;
   /** Bytes in unfinished frames, shared by all connections (FRAME_ASSEMBLY_BYTES_MAX). */
   readonly assemblyBudget: SharedAssemblyBudget;
+  /** The id of the scavenge a client started, while it runs (one at a time, server-wide). */
+  readonly scavenge: { running: string | null };
 }
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
@@ -314,11 +317,36 @@ export class Connection {
       case c.PersistentSubscriptionAckEvents:
       case c.PersistentSubscriptionNakEvents:
         return null; // fire-and-forget, and there is no persistent subscription to acknowledge to
+      case c.ScavengeDatabase:
+        return this.startScavenge(principal);
       default: {
         const unsupported = persistentSubscriptionReply(pkg);
         if (unsupported !== null) return unsupported;
         return { command: c.NotHandled, payload: messages.NotHandled.encode({ reason: NotHandledReason.NotReady }) };
       }
     }
+  }
+
+  /**
+   * ScavengeDatabase: admins (and `$ops`) start a scavenge of the store in the background and are
+   * answered Started with its id (InProgress while one runs); anyone else gets Unauthorized. The
+   * outcome is logged (the 20.x protocol reports no completion).
+   */
+  private startScavenge(principal: Principal): Reply {
+    const reply = (result: number, scavengeId = ''): Reply => ({
+      command: TcpCommand.ScavengeDatabaseResponse, payload: messages.ScavengeDatabaseResponse.encode({ result, scavengeId }),
+    });
+    if (!isAdmin(principal) && !principal.groups.includes(OPS_ROLE)) return reply(ScavengeResult.Unauthorized);
+    if (this.context.scavenge.running !== null) return reply(ScavengeResult.InProgress, this.context.scavenge.running);
+    const scavengeId = randomUUID();
+    this.context.scavenge.running = scavengeId;
+    const { logger } = this.context;
+    this.context.store.scavenge()
+      .then((result) => logger.info('scavenge requested over TCP finished', { scavengeId, ...result }))
+      .catch((error: unknown) => logger.warn('scavenge requested over TCP failed', { scavengeId, error: String(error) }))
+      .finally(() => {
+        this.context.scavenge.running = null;
+      });
+    return reply(ScavengeResult.Started, scavengeId);
   }
 }

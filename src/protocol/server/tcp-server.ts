@@ -46,7 +46,7 @@ export class TcpServer {
     const limits = serverLimits(options.limits);
     const feed = await LiveFeed.start(store);
     const assemblyBudget = new SharedAssemblyBudget(limits.frameAssemblyBytesMax);
-    const context = { store, feed, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger, limits, assemblyBudget };
+    const context = { store, feed, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger, limits, assemblyBudget, scavenge: { running: null } };
     let instance: TcpServer | undefined;
     const accept = (socket: net.Socket): void => {
       const self = instance!;
