@@ -1,7 +1,8 @@
 // `npm run bench`: runs the baseline, write (W1–W3), read (R1, R2), kernel (K1, K2) and protocol
 // (P1, P2) benchmarks in that order, writes bench/results/*.json and prints the summary table.
 // Optional arguments pick groups: `node dist/bench/run.js writes reads kernels protocol`. The scale
-// group (S0–S6, bench/scale.ts) builds a large cached store, so it runs only when named.
+// group (S0–S6, bench/scale.ts) builds a large cached store, and the scavenge group (SC1–SC3,
+// bench/scavenge.ts) a 1.2 GB one, so they run only when named.
 
 import { pooled, syncLoop, SYNC_LOOP_NAMES, type SyncLoopKind, type SyncLoopResult } from './baseline.js';
 import { EVENT_JSON, EVENT_JSON_BYTES, eventRecordBytes, withFreshDir } from './fixture.js';
@@ -10,10 +11,11 @@ import { k1Crc, k2Encode, kernelSink } from './kernels.js';
 import { protocol } from './protocol.js';
 import { reads } from './reads.js';
 import { scale } from './scale.js';
+import { scavenge } from './scavenge.js';
 import { describe, describeBeside, printTable, rows, runContext, writeResult, writeSummary } from './report.js';
 import { W1_SLICES, w1Sequential, w2Concurrent, w3Pipelined, w3Sequential } from './writes.js';
 
-const GROUPS = ['writes', 'reads', 'kernels', 'protocol', 'scale'] as const;
+const GROUPS = ['writes', 'reads', 'kernels', 'protocol', 'scale', 'scavenge'] as const;
 type Group = (typeof GROUPS)[number];
 const DEFAULT_GROUPS: readonly Group[] = ['writes', 'reads', 'kernels', 'protocol'];
 
@@ -112,6 +114,12 @@ async function main(): Promise<void> {
   if (groups.has('scale')) {
     const s = await scale({ durationMs: SCALE_MS, warmupMs: SCALE_WARMUP_MS });
     writeResult(s.resultName, { date: context.date, ...s.details, figures: s.figures });
+    figures.push(...s.figures);
+  }
+  if (groups.has('scavenge')) {
+    const s = await scavenge({ durationMs: WRITE_MS, warmupMs: WARMUP_MS });
+    for (const f of s.figures) console.log(describeBeside(f, s.figures.find((g) => g.id === f.comparedTo), syncsPerSecond));
+    writeResult('scavenge', { date: context.date, ...s.details, figures: s.figures });
     figures.push(...s.figures);
   }
   const table = rows(figures, syncsPerSecond);
