@@ -172,7 +172,12 @@ export class PersistedIndexes {
     await this.busy;
     if (last !== null) {
       await this.flush(last.indexes, last.recentIds);
-      await this.publish(last.indexes);
+      const { indexes } = last;
+      // A scavenge changed byte counts since the last flush: write the directory again.
+      if (this.failure === null && indexes.directoryChanged && indexes.memtableEntries === 0 && this.files.length > 0) {
+        this.unpublished = indexes.captureDirectory(last.recentIds());
+      }
+      await this.publish(indexes);
     }
     this.closed = true;
     for (const run of this.files) await run.reader.close();

@@ -178,6 +178,20 @@ export class StoreIndexes {
     return covered + indexed;
   }
 
+  /**
+   * Whether something the stream directory records changed without a record being indexed (a
+   * scavenge's byte counts): the directory is then written again at close even with an empty memtable.
+   */
+  directoryChanged = false;
+
+  /** Changes a stream's byte count (a scavenge gave `delta` < 0 bytes back). */
+  addStreamBytes(streamNo: number, delta: number): void {
+    this.directoryChanged = true;
+    const bytes = this.streamRecordBytes.get(streamNo) + delta;
+    assert(streamNo >= 0 && streamNo < this.streamRecordBytes.length && bytes >= 0, () => `stream ${streamNo} keeps a byte count >= 0`);
+    this.streamRecordBytes.set(streamNo, bytes);
+  }
+
   /** Bytes of the stream's records in the log (every revision, headers included). */
   streamBytes(streamNo: number): number {
     return this.streamRecordBytes.get(streamNo);
@@ -258,7 +272,14 @@ export class StoreIndexes {
     this.runList.push(run);
     this.covered = this.nextPosition;
     assert(this.memtableEntries === 0 && run.entryCount === words.length / ENTRY_WORDS, 'a freeze empties the memtable');
-    const directory: IndexDirectory = {
+    return { run, directory: this.captureDirectory(recentIds) };
+  }
+
+  /** The stream directory as of now; only consistent with the runs when the memtable is empty. */
+  captureDirectory(recentIds: Uint8Array): IndexDirectory {
+    assert(this.memtableEntries === 0 && this.covered === this.nextPosition, 'the directory is captured with an empty memtable');
+    this.directoryChanged = false;
+    return {
       coveredPosition: this.covered,
       streamCount: this.streams.streamCount,
       streamBytes: this.streams.exportStreams(),
@@ -268,7 +289,6 @@ export class StoreIndexes {
       eventTypeNames: [...this.eventTypeNames.all()],
       recentIds,
     };
-    return { run, directory };
   }
 
   /**

@@ -21,19 +21,32 @@ import { readFooterAtEnd } from './footer-reader.js';
 /** What a scavenge asks of each live record: true when the event can no longer be read. */
 export type RemoveDecision = (streamId: string, revision: number, createdMs: number) => boolean;
 
+export interface ScavengeHooks {
+  /** Asked about every record that is not yet a hole (and asked again just before the swap). */
+  readonly remove: RemoveDecision;
+  /**
+   * Called synchronously when the new file replaces the old one, in the same turn as the chunk's
+   * handle is swapped: the caller moves its index to the new offsets there, so no read sees the
+   * new file through the old offsets. `removedBytes` lists, per holed record, its stream id and
+   * the bytes it gave back.
+   */
+  readonly swapped: (recordOffsets: Uint32Array, endOffset: number, removed: readonly { streamId: string; bytes: number }[]) => void;
+}
+
 export interface ChunkScavengeResult {
   readonly chunkNumber: number;
   /** Records turned into holes by this pass. */
   readonly eventsRemoved: number;
   readonly bytesBefore: number;
   readonly bytesAfter: number;
-  /** The new file's record offsets and body end, when it was rewritten. */
-  readonly recordOffsets: Uint32Array | null;
-  readonly endOffset: number;
+  /** Whether the new file replaced the old one (false: nothing to remove, or metadata changed meanwhile). */
+  readonly rewritten: boolean;
 }
 
-/** Records decided between two yields to the event loop, so appends and reads go on. */
-const RECORDS_PER_SLICE = 20_000;
+/** Records handled between two yields to the event loop, so appends and reads go on. */
+const RECORDS_PER_SLICE = 2_000;
+/** Bytes of the chunk read between two yields to the event loop. */
+const READ_SLICE_BYTES = 4 * 1024 * 1024;
 /** The suffix of a chunk being rewritten; recovery removes leftover `.tmp` files. */
 const SCAVENGE_TEMP_SUFFIX = '.scavenge.tmp';
 
@@ -45,7 +58,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * record that is not already a hole, and when at least one goes, writes the new chunk and swaps
  * its handle into `chunks`. Returns what it did; the caller updates its global index.
  */
-export async function scavengeChunk(fs: FileSystem, chunks: ChunkSet, chunkNumber: number, crc: Crc32c, remove: RemoveDecision): Promise<ChunkScavengeResult> {
+export async function scavengeChunk(fs: FileSystem, chunks: ChunkSet, chunkNumber: number, crc: Crc32c, hooks: ScavengeHooks): Promise<ChunkScavengeResult> {
   const chunk = chunks.get(chunkNumber);
   assert(chunk.sealed && chunkNumber < chunks.count - 1, () => `chunk ${chunkNumber} is sealed and not the active one`);
   const fileName = chunkFileName(chunkNumber);
@@ -55,16 +68,20 @@ export async function scavengeChunk(fs: FileSystem, chunks: ChunkSet, chunkNumbe
   const endOffset = CHUNK_HEADER_BYTES + footer.bodyBytes;
   if (endOffset !== chunk.endOffset) throw new CorruptionError({ file: fileName, offset: endOffset, reason: `footer says the records end at ${endOffset}, the log at ${chunk.endOffset}` });
   const old = Buffer.allocUnsafe(endOffset);
-  if (readFully(chunk.handle, old, 0, endOffset, 0) !== endOffset) throw new CorruptionError({ file: fileName, offset: 0, reason: 'chunk shorter than its footer says' });
+  for (let at = 0; at < endOffset; at += READ_SLICE_BYTES) {
+    const length = Math.min(READ_SLICE_BYTES, endOffset - at);
+    if (readFully(chunk.handle, old, at, length, at) !== length) throw new CorruptionError({ file: fileName, offset: at, reason: 'chunk shorter than its footer says' });
+    await yieldTurn();
+  }
   const view = new DataView(old.buffer, old.byteOffset, old.length);
   const offsets = footer.recordOffsets;
   const holes = new Uint8Array(offsets.length);
-  let removed = 0;
+  const decided: Decided[] = [];
   let streamAt = -1;
   let streamBytes = 0;
   let streamId = '';
   for (let i = 0; i < offsets.length; i++) {
-    if (i > 0 && i % RECORDS_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (i > 0 && i % RECORDS_PER_SLICE === 0) await yieldTurn();
     const at = offsets[i];
     const length = view.getUint32(at + RECORD_LENGTH_AT, true);
     const next = i + 1 < offsets.length ? offsets[i + 1] : endOffset;
@@ -84,17 +101,29 @@ export async function scavengeChunk(fs: FileSystem, chunks: ChunkSet, chunkNumbe
     streamAt = thisStreamAt;
     const revision = Number(view.getBigUint64(at + RECORD_REVISION_AT, true));
     const createdMs = Number(view.getBigInt64(at + RECORD_CREATED_AT, true));
-    if (remove(streamId, revision, createdMs)) {
+    if (hooks.remove(streamId, revision, createdMs)) {
       holes[i] = 1;
-      removed++;
+      decided.push({ index: i, streamId, revision, createdMs });
     }
   }
-  if (removed === 0) return { chunkNumber, eventsRemoved: 0, bytesBefore: size, bytesAfter: size, recordOffsets: null, endOffset };
-  return rewrite(fs, chunks, chunk, old, offsets, holes, removed, size, crc);
+  if (decided.length === 0) return { chunkNumber, eventsRemoved: 0, bytesBefore: size, bytesAfter: size, rewritten: false };
+  return rewrite(fs, chunks, chunk, old, offsets, holes, decided, size, crc, hooks);
+}
+
+interface Decided {
+  readonly index: number;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly createdMs: number;
+}
+
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 async function rewrite(
-  fs: FileSystem, chunks: ChunkSet, chunk: ChunkInfo, old: Buffer, offsets: Uint32Array, holes: Uint8Array, removed: number, sizeBefore: number, crc: Crc32c,
+  fs: FileSystem, chunks: ChunkSet, chunk: ChunkInfo, old: Buffer, offsets: Uint32Array, holes: Uint8Array, decided: readonly Decided[],
+  sizeBefore: number, crc: Crc32c, hooks: ScavengeHooks,
 ): Promise<ChunkScavengeResult> {
   const view = new DataView(old.buffer, old.byteOffset, old.length);
   const body = Buffer.allocUnsafe(old.length);
@@ -103,6 +132,7 @@ async function rewrite(
   let out = CHUNK_HEADER_BYTES;
   let bodyChecksum = 0;
   for (let i = 0; i < offsets.length; i++) {
+    if (i > 0 && i % RECORDS_PER_SLICE === 0) await yieldTurn();
     const at = offsets[i];
     const length = view.getUint32(at + RECORD_LENGTH_AT, true);
     newOffsets[i] = out;
@@ -140,12 +170,25 @@ async function rewrite(
   } finally {
     await handle.close();
   }
+  const reopened = await fs.open(temp, 'read');
+  // The decisions were made before the file was written; metadata appended meanwhile (a raised
+  // $maxCount, say) may have made some of those events readable again: then this chunk is left
+  // as it is (a later scavenge sees it again).
+  if (decided.some((d) => !hooks.remove(d.streamId, d.revision, d.createdMs))) {
+    await reopened.close();
+    await fs.unlink(temp);
+    return { chunkNumber: chunk.header.chunkNumber, eventsRemoved: 0, bytesBefore: sizeBefore, bytesAfter: sizeBefore, rewritten: false };
+  }
   await fs.rename(temp, path);
   await fs.syncDir(chunks.dir);
-  const reopened = await fs.open(path, 'read');
+  // One synchronous step: the handle, the end and (in `swapped`) the caller's offsets move together.
   const previous = chunk.handle;
   chunk.handle = reopened;
   chunk.endOffset = out;
+  hooks.swapped(newOffsets, out, decided.map((d) => {
+    const at = offsets[d.index];
+    return { streamId: d.streamId, bytes: view.getUint32(at + RECORD_LENGTH_AT, true) - (RECORD_HEADER_BYTES + view.getUint16(at + RECORD_STREAM_ID_BYTES_AT, true) + RECORD_TRAILER_BYTES) };
+  }));
   await previous.close();
-  return { chunkNumber: chunk.header.chunkNumber, eventsRemoved: removed, bytesBefore: sizeBefore, bytesAfter: out + footer.length, recordOffsets: newOffsets, endOffset: out };
+  return { chunkNumber: chunk.header.chunkNumber, eventsRemoved: decided.length, bytesBefore: sizeBefore, bytesAfter: out + footer.length, rewritten: true };
 }

@@ -115,7 +115,7 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
           bodyChecksum = span.decoder.bodyChecksum(bodyChecksum, span.base, 0, span.count);
           visit(span);
         });
-        const footer = readFooterAt(handle, fileName, scan.endOffset, options.crc);
+        const footer = isLast ? lastChunkFooter(handle, fileName, scan.endOffset, options) : readFooterAt(handle, fileName, scan.endOffset, options.crc);
         const chunk: ChunkInfo = { header, fileName, handle, sealed: footer !== null, endOffset: scan.endOffset, nextPosition: scan.nextPosition };
         if (footer) {
           checkSealed(fileName, scan, footer, bodyChecksum);
@@ -138,6 +138,14 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
       throw new CorruptionError({ file: chunkFileName(checkpoint.chunkNumber), offset: 0, reason: 'chunk named by the checkpoint is missing' });
     }
     if (last!.chunk.sealed) {
+      // A seal cut short may have kept the footer but lost the shrink before it: finish the seal,
+      // so the file ends with its footer before another chunk follows it.
+      const footerEnd = last!.chunk.endOffset + footerBytes(last!.scan.recordOffsets.length);
+      if (last!.chunk.handle.size() !== footerEnd) {
+        logger.warn('the last chunk is sealed but longer than its footer (a seal cut short): shrinking it', { file: last!.chunk.fileName, sizeBytes: last!.chunk.handle.size(), footerEnd });
+        await last!.chunk.handle.truncate(footerEnd);
+        await last!.chunk.handle.sync();
+      }
       const active = await createChunk(fs, chunks, options.crc, nextPosition, options.chunkSizeBytes, options.nowMs);
       return { chunks, checkpointFile, activeRecordOffsets: scanner.scan(active.handle, active.header, CHUNK_HEADER_BYTES).recordOffsets, activeBodyChecksum: 0, truncatedBytes };
     }
@@ -171,6 +179,22 @@ function indexedSealedChunk(options: RecoveryOptions, handle: FileHandle, fileNa
     throw new CorruptionError({ file: fileName, offset: footerAt, reason: `chunk footer: ${footer.recordCount} records from position ${header.firstPosition} do not end at ${footer.nextPosition}` });
   }
   return footer;
+}
+
+/**
+ * The footer after the last chunk's records, or null when there is none — or when it is not
+ * valid: a power loss while the chunk was being sealed can tear the footer, and a sealed chunk
+ * without a successor is still the active one (its records are all there; the footer is derived
+ * from them and is written again at the next seal).
+ */
+function lastChunkFooter(handle: FileHandle, fileName: string, endOffset: number, options: RecoveryOptions): ChunkFooter | null {
+  try {
+    return readFooterAt(handle, fileName, endOffset, options.crc);
+  } catch (error) {
+    if (!(error instanceof CorruptionError)) throw error;
+    options.logger.warn('the last chunk has a damaged footer (a seal cut short): it stays the active chunk', { file: fileName, reason: error.reason });
+    return null;
+  }
 }
 
 async function removeUnfinishedFiles(fs: FileSystem, dir: string, names: string[]): Promise<void> {

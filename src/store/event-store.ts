@@ -590,10 +590,15 @@ export class EventStore {
     for (let n = 0; n < sealed && !this.closing; n++) {
       const chunkStarted = performance.now();
       const nowMs = this.options.clock.nowMs();
-      const result = await scavengeChunk(this.options.fileSystem, chunks, n, crc, (streamId, revision, createdMs) => this.isUnreadable(streamId, revision, createdMs, nowMs));
+      const result = await scavengeChunk(this.options.fileSystem, chunks, n, crc, {
+        remove: (streamId, revision, createdMs) => this.isUnreadable(streamId, revision, createdMs, nowMs),
+        swapped: (offsets, endOffset, removed) => {
+          indexes.global.replaceChunk(n, offsets, endOffset);
+          for (const { streamId, bytes } of removed) indexes.addStreamBytes(indexes.streams.find(streamId), -bytes);
+        },
+      });
       chunksScanned++;
-      if (result.recordOffsets !== null) {
-        indexes.global.replaceChunk(n, result.recordOffsets, result.endOffset);
+      if (result.rewritten) {
         chunksRewritten++;
         eventsRemoved += result.eventsRemoved;
         bytesReclaimed += result.bytesBefore - result.bytesAfter;

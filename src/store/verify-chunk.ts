@@ -68,11 +68,11 @@ function checkChunk(ctx: VerifyContext, handle: FileHandle, chunk: ChunkToVerify
   verdict.stopOffset = scan.stopOffset;
   verdict.stopReason = stopReasonName(scan.stopReason) + (scan.uncommittedRecords > 0 ? ` after ${scan.uncommittedRecords} records of an incomplete transaction` : '');
   checkCheckpointOffset(ctx, chunk, header, scan);
-  const footer = footerAt(ctx, handle, name, scan.endOffset);
+  const footer = footerAt(ctx, handle, name, scan.endOffset, chunk.isLast);
   if (footer !== null) {
     verdict.sealed = true;
     verdict.nextPosition = scan.nextPosition;
-    if (footer !== 'damaged') checkSealed(ctx, handle, name, scan, footer, bodyChecksum, verdict.sizeBytes);
+    if (footer !== 'damaged') checkSealed(ctx, handle, name, scan, footer, bodyChecksum, verdict.sizeBytes, chunk.isLast);
     return verdict;
   }
   const ending = readFooterAtEnd(handle, name, verdict.sizeBytes, ctx.crc);
@@ -167,19 +167,27 @@ function checkCheckpointOffset(ctx: VerifyContext, chunk: ChunkToVerify, header:
   }
 }
 
-/** The footer starting at `at`; 'damaged' when its magic is there but the rest is not valid. */
-function footerAt(ctx: VerifyContext, handle: FileHandle, name: string, at: number): ChunkFooter | 'damaged' | null {
+/**
+ * The footer starting at `at`; 'damaged' when its magic is there but the rest is not valid — or,
+ * for the last chunk, null with a warning: a seal cut short by a power loss, which recovery
+ * treats as an active chunk (log.md §6 step 4).
+ */
+function footerAt(ctx: VerifyContext, handle: FileHandle, name: string, at: number, isLast: boolean): ChunkFooter | 'damaged' | null {
   try {
     return readFooterAt(handle, name, at, ctx.crc);
   } catch (error) {
     if (!(error instanceof CorruptionError)) throw error;
+    if (isLast) {
+      ctx.issues.warn(name, at, `the last chunk's footer is not valid (${error.reason}): a seal cut short; recovery keeps the chunk active`);
+      return null;
+    }
     ctx.issues.corruption(error);
     return 'damaged';
   }
 }
 
 /** A sealed chunk's footer must agree with its records in every field (§4, §6 step 4). */
-function checkSealed(ctx: VerifyContext, handle: FileHandle, name: string, scan: ChunkScan, footer: ChunkFooter, bodyChecksum: number, sizeBytes: number): void {
+function checkSealed(ctx: VerifyContext, handle: FileHandle, name: string, scan: ChunkScan, footer: ChunkFooter, bodyChecksum: number, sizeBytes: number, isLast: boolean): void {
   const at = scan.endOffset;
   const count = scan.recordOffsets.length;
   if (count !== footer.recordCount) ctx.issues.error(name, at + 8, `sealed chunk holds ${count} valid records, its footer says ${footer.recordCount}`);
@@ -195,7 +203,9 @@ function checkSealed(ctx: VerifyContext, handle: FileHandle, name: string, scan:
   // decodeChunkFooter also checked the trailer (end magic and length), outside the footer CRC.
   const total = footerBytes(footer.recordCount);
   if (sizeBytes !== at + total) {
-    ctx.issues.error(name, Math.min(sizeBytes, at + total), `file is ${sizeBytes} bytes, its footer ends at ${at + total}`);
+    // The last chunk can be sealed without its shrink (a seal cut short): recovery finishes it.
+    if (isLast) ctx.issues.warn(name, Math.min(sizeBytes, at + total), `file is ${sizeBytes} bytes, its footer ends at ${at + total}: a seal cut short, which recovery finishes`);
+    else ctx.issues.error(name, Math.min(sizeBytes, at + total), `file is ${sizeBytes} bytes, its footer ends at ${at + total}`);
   }
 }
 

@@ -450,13 +450,10 @@ describe('scavenge crash', () => {
     await withSeed((seed) => sweep({ name: 'appending meanwhile', buildAppends: 70, liveAppends: 6, liveEventBytes: 100, roomForLiveAppends: true, combinationsMax: 12 }, seed));
   }, 120_000);
 
-  // Skipped: fails on a recovery bug outside the scavenge. When an append seals the active chunk
-  // while a scavenge runs, the power can go while the seal's footer write is in flight (a call of
-  // the scavenge is the crash point), and a footer torn after its magic makes recovery refuse the
-  // store (CorruptionError 'chunk footer: truncated' or 'bad end magic', from readFooterAt in
-  // src/log/footer-reader.ts as src/log/recovery.ts calls it for the last chunk) instead of treating
-  // that chunk as never sealed. Remove .skip to replay it: ANNAL_SEED=1 fails at once.
-  test.skip('scavenge crash - appends that seal a chunk while a scavenge runs survive a power loss during it', async () => {
+  // Appends that seal the active chunk while the scavenge runs: the power can go while the seal's
+  // footer write is in flight, leaving a torn footer on the last chunk, which recovery must treat
+  // as never sealed (it used to refuse the store: 'chunk footer: truncated' / 'bad end magic').
+  test('scavenge crash - appends that seal a chunk while a scavenge runs survive a power loss during it', async () => {
     await withSeed((seed) => sweep({ name: 'appending over a chunk rollover meanwhile', buildAppends: 70, liveAppends: 12, liveEventBytes: 400, roomForLiveAppends: false, combinationsMax: 12 }, seed));
   }, 120_000);
 });
