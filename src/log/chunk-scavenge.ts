@@ -22,8 +22,10 @@ import { readFooterAtEnd } from './footer-reader.js';
 export type RemoveDecision = (streamId: string, revision: number, createdMs: number) => boolean;
 
 export interface ScavengeHooks {
-  /** Asked about every record that is not yet a hole (and asked again just before the swap). */
+  /** Asked about every record that is not yet a hole (it may cache what it knows per stream). */
   readonly remove: RemoveDecision;
+  /** Asked again, without a cache, about every record to be removed, just before the swap. */
+  readonly stillRemove: RemoveDecision;
   /**
    * Called synchronously when the new file replaces the old one, in the same turn as the chunk's
    * handle is swapped: the caller moves its index to the new offsets there, so no read sees the
@@ -44,7 +46,7 @@ export interface ChunkScavengeResult {
 }
 
 /** Records handled between two yields to the event loop, so appends and reads go on. */
-const RECORDS_PER_SLICE = 2_000;
+const RECORDS_PER_SLICE = 500;
 /** Bytes of the chunk read between two yields to the event loop. */
 const READ_SLICE_BYTES = 4 * 1024 * 1024;
 /** The suffix of a chunk being rewritten; recovery removes leftover `.tmp` files. */
@@ -174,7 +176,7 @@ async function rewrite(
   // The decisions were made before the file was written; metadata appended meanwhile (a raised
   // $maxCount, say) may have made some of those events readable again: then this chunk is left
   // as it is (a later scavenge sees it again).
-  if (decided.some((d) => !hooks.remove(d.streamId, d.revision, d.createdMs))) {
+  if (decided.some((d) => !hooks.stillRemove(d.streamId, d.revision, d.createdMs))) {
     await reopened.close();
     await fs.unlink(temp);
     return { chunkNumber: chunk.header.chunkNumber, eventsRemoved: 0, bytesBefore: sizeBefore, bytesAfter: sizeBefore, rewritten: false };

@@ -78,6 +78,17 @@ export interface ListStreamsOptions {
   principal?: Principal;
 }
 
+/** What a scavenge may remove of one stream (see scavengeVerdict). */
+interface StreamVerdict {
+  readonly all: boolean;
+  readonly belowRevision: number;
+  readonly olderThanMs: number | null;
+}
+
+function unreadable(verdict: StreamVerdict, revision: number, createdMs: number): boolean {
+  return verdict.all || revision < verdict.belowRevision || (verdict.olderThanMs !== null && createdMs < verdict.olderThanMs);
+}
+
 export interface ScavengeOptions {
   /** Pause between chunks so that the scavenge reads at most this many bytes per second (default: no pause). */
   maxBytesPerSecond?: number;
@@ -590,8 +601,19 @@ export class EventStore {
     for (let n = 0; n < sealed && !this.closing; n++) {
       const chunkStarted = performance.now();
       const nowMs = this.options.clock.nowMs();
+      // What each stream's metadata says, looked up once per stream and chunk (records of a stream
+      // cluster); the re-check before the swap looks again.
+      const verdicts = new Map<string, StreamVerdict>();
       const result = await scavengeChunk(this.options.fileSystem, chunks, n, crc, {
-        remove: (streamId, revision, createdMs) => this.isUnreadable(streamId, revision, createdMs, nowMs),
+        remove: (streamId, revision, createdMs) => {
+          let verdict = verdicts.get(streamId);
+          if (verdict === undefined) {
+            verdict = this.scavengeVerdict(streamId, nowMs);
+            verdicts.set(streamId, verdict);
+          }
+          return unreadable(verdict, revision, createdMs);
+        },
+        stillRemove: (streamId, revision, createdMs) => unreadable(this.scavengeVerdict(streamId, nowMs), revision, createdMs),
         swapped: (offsets, endOffset, removed) => {
           indexes.global.replaceChunk(n, offsets, endOffset);
           for (const { streamId, bytes } of removed) indexes.addStreamBytes(indexes.streams.find(streamId), -bytes);
@@ -614,16 +636,19 @@ export class EventStore {
     return result;
   }
 
-  /** Whether no read can show the event any more: its stream is deleted, truncated past it or aged it out. */
-  private isUnreadable(streamId: string, revision: number, createdMs: number, nowMs: number): boolean {
+  /** What the stream's metadata lets a scavenge remove: everything, revisions below one, events older than a time. */
+  private scavengeVerdict(streamId: string, nowMs: number): StreamVerdict {
     // Metadata streams (and the tombstones in them) are small and say what the rest means: kept.
-    if (isMetastream(streamId)) return false;
+    if (isMetastream(streamId)) return { all: false, belowRevision: 0, olderThanMs: null };
     const state = this.policy.stateOf(streamId);
-    if (state.hardDeleted) return true;
-    if (state.metadata === null) return false;
-    if (revision < this.policy.firstVisibleRevision(state, this.queries.eventCount(streamId))) return true;
+    if (state.hardDeleted) return { all: true, belowRevision: 0, olderThanMs: null };
+    if (state.metadata === null) return { all: false, belowRevision: 0, olderThanMs: null };
     const maxAge = state.metadata.maxAge;
-    return maxAge !== undefined && createdMs < nowMs - maxAge * 1000;
+    return {
+      all: false,
+      belowRevision: this.policy.firstVisibleRevision(state, this.queries.eventCount(streamId)),
+      olderThanMs: maxAge === undefined ? null : nowMs - maxAge * 1000,
+    };
   }
 
   /** How many events the log holds (positions are dense: the head position + 1). */
