@@ -1,11 +1,10 @@
-// Fixed maxima of persisted index files (format-spec/index.md §7), with units. They live beside
-// the index code rather than in util/limits.ts so the index module stays self-contained until it is
-// wired into the store; relations between them are asserted when this module loads.
+// Fixed maxima of persisted index files (format-spec/index.md §7), with units; relations between
+// them are asserted when this module loads. (The store's index budgets, memtable and block cache,
+// are options with their defaults in util/limits.ts.)
 
 import { assert } from '../util/assert.js';
 
 const KiB = 1024;
-const MiB = 1024 * KiB;
 
 /** format-spec/index.md §3: data blocks are a power of two in [MIN, MAX] bytes. */
 export const INDEX_BLOCK_BYTES_MIN = 512;
@@ -24,9 +23,6 @@ export const INDEX_FILE_ENTRIES_MAX = 2 ** 40;
 
 /** Bytes of finished blocks the writer gathers before one write call. */
 export const INDEX_WRITE_BUFFER_BYTES = 256 * KiB;
-
-/** Default capacity of the block cache shared by all open index files. */
-export const BLOCK_CACHE_BYTES_DEFAULT = 64 * MiB;
 
 /** Files one merge reads at once. */
 export const INDEX_MERGE_INPUTS_MAX = 64;
