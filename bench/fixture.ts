@@ -84,3 +84,13 @@ export function diskInfo(): DiskInfo {
     sameDeviceAsRepo: statSync(dataDir).dev === statSync(repoRoot()).dev,
   };
 }
+
+/** Keeps up to `max` of the promises `issue` makes in flight until `count` were issued. */
+export async function pipeline(count: number, max: number, issue: (i: number) => Promise<unknown>): Promise<void> {
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    inFlight.push(issue(i));
+    if (inFlight.length === max) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+}

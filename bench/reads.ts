@@ -2,7 +2,7 @@
 // events, filled, closed and reopened first; every record's CRC is checked by the read path.
 
 import { EventStore, type AppendRequest, type RecordedEvent } from '../src/annal.js';
-import { EVENT_TYPE, sampleEvents, withFreshDir } from './fixture.js';
+import { EVENT_TYPE, sampleEvents, withFreshDir, pipeline } from './fixture.js';
 import { perSecond, quantile, type Figure } from './figure.js';
 
 export const READ_STORE_EVENTS = 1_000_000;
@@ -21,16 +21,6 @@ const INTERLEAVED = 'r2-interleaved';
 export interface ReadTiming {
   readonly durationMs: number;
   readonly warmupMs: number;
-}
-
-/** Keeps up to `max` of the promises `issue` makes in flight until `count` were issued. */
-async function pipeline(count: number, max: number, issue: (i: number) => Promise<unknown>): Promise<void> {
-  const inFlight: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    inFlight.push(issue(i));
-    if (inFlight.length === max) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
 }
 
 /** Fills the store: the contiguous R2 stream, the interleaved one and its neighbours, then filler streams. */

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventStore, type AppendRequest } from '../src/annal.js';
 import { FORMAT_VERSION } from '../src/format/chunk-layout.js';
-import { benchParentDir, EVENT_JSON_BYTES, sampleEvents } from './fixture.js';
+import { benchParentDir, EVENT_JSON_BYTES, sampleEvents, pipeline } from './fixture.js';
 import { perSecond } from './figure.js';
 
 /**
@@ -95,16 +95,6 @@ function readMarker(dir: string, spec: StoreSpec): BuildInfo | null {
 export function dropCachedStore(dir: string): void {
   rmSync(markerPath(dir), { force: true });
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** Keeps up to `max` of the promises `issue` makes in flight until `count` were issued. */
-async function pipeline(count: number, max: number, issue: (i: number) => Promise<unknown>): Promise<void> {
-  const inFlight: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    inFlight.push(issue(i));
-    if (inFlight.length === max) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
 }
 
 async function ensureStore(spec: StoreSpec, log: (line: string) => void): Promise<CachedStore> {

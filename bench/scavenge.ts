@@ -8,7 +8,7 @@ import { EventStore, type AppendRequest, type EventData, type ExpectedRevision, 
 import { CHUNK_HEADER_BYTES, decodeChunkHeader, parseChunkFileName } from '../src/format/chunk-layout.js';
 import { Crc32c } from '../src/wasm/crc32c.js';
 import { Wasm } from '../src/wasm/kernels.js';
-import { eventRecordBytes, sampleEvents, withFreshDir } from './fixture.js';
+import { eventRecordBytes, sampleEvents, withFreshDir, pipeline } from './fixture.js';
 import { perSecond, quantile, type Figure } from './figure.js';
 
 /** About 1.2 GB of log: four sealed chunks of the default 256 MiB and the active one. */
@@ -36,16 +36,6 @@ export interface ScavengeGroupResult {
 /** 'sc-00042' (8 bytes): stream number `n`. Even-numbered streams get `$maxCount: 1`. */
 function streamId(n: number): string {
   return `sc-${String(n).padStart(5, '0')}`;
-}
-
-/** Keeps up to `max` of the promises `issue` makes in flight until `count` were issued. */
-async function pipeline(count: number, max: number, issue: (i: number) => Promise<unknown>): Promise<void> {
-  const inFlight: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    inFlight.push(issue(i));
-    if (inFlight.length === max) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
 }
 
 /** Fills the store round by round (BUILD_ROUND_EVENTS per stream each), then sets `$maxCount: 1` on the even streams. */

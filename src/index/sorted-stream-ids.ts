@@ -3,6 +3,7 @@
 // date on each call: new streams are sorted among themselves and merged in. Memory: one JS string
 // per stream, while it is in use.
 
+import { lowerBound, upperBound } from '../util/sorted-search.js';
 import type { StreamTable } from '../wasm/stream-table.js';
 
 export class SortedStreamIds {
@@ -52,28 +53,4 @@ function merge(a: readonly string[], b: readonly string[]): string[] {
   while (i < a.length) out[k++] = a[i++];
   while (j < b.length) out[k++] = b[j++];
   return out;
-}
-
-/** First index with ids[i] >= value. */
-function lowerBound(ids: readonly string[], value: string): number {
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ids[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First index with ids[i] > value. */
-function upperBound(ids: readonly string[], value: string): number {
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ids[mid] <= value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -6,6 +6,7 @@
 
 import { assert } from '../util/assert.js';
 import { GrowableFloat64Array, GrowableUint32Array } from '../util/growable-array.js';
+import { lowerBound } from '../util/sorted-search.js';
 import type { Wasm } from '../wasm/kernels.js';
 import { StreamTable } from '../wasm/stream-table.js';
 import {
@@ -305,18 +306,6 @@ export class StoreIndexes {
   destroy(): void {
     this.streams.destroy();
   }
-}
-
-/** First index i with values[i] >= value (values ascending). */
-function lowerBound(values: Float64Array, value: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {
