@@ -142,7 +142,7 @@ function stop(statusPtr: usize, reason: u32, offset: usize, expectedCrc: u32, ac
  */
 function validateOne(
   base: usize, regionBytes: usize, offset: usize, expectedPosition: f64,
-  maxRecordBytes: u32, d: usize, statusPtr: usize,
+  maxRecordBytes: u32, d: usize, statusPtr: usize, checkCrc: bool = true,
 ): u32 {
   const remaining = regionBytes - offset;
   if (remaining < 4) {
@@ -167,11 +167,13 @@ function validateOne(
     stop(statusPtr, STOP_BAD_TRAILER, offset, 0, 0);
     return STOP_BAD_TRAILER;
   }
-  const expectedCrc = load<u32>(r, CRC_AT);
-  const actualCrc = crc32cUpdate(0, r + CRC_FROM, <usize>recordBytes - CRC_FROM);
-  if (expectedCrc != actualCrc) {
-    stop(statusPtr, STOP_BAD_CRC, offset, expectedCrc, actualCrc);
-    return STOP_BAD_CRC;
+  if (checkCrc) {
+    const expectedCrc = load<u32>(r, CRC_AT);
+    const actualCrc = crc32cUpdate(0, r + CRC_FROM, <usize>recordBytes - CRC_FROM);
+    if (expectedCrc != actualCrc) {
+      stop(statusPtr, STOP_BAD_CRC, offset, expectedCrc, actualCrc);
+      return STOP_BAD_CRC;
+    }
   }
   const flags = <u32>load<u16>(r, FLAGS_AT);
   const streamLen = <u32>load<u16>(r, STREAM_ID_BYTES_AT);
@@ -208,10 +210,12 @@ function validateOne(
  * Scans back-to-back records in [base, base+regionBytes), the first expected at `firstPosition`
  * and each next one at the following position. Decodes at most `maxRecords` descriptors into
  * `outPtr`. Returns how many records are valid; the status area says why the scan stopped.
+ * `checkCrc` 0 skips the records' CRCs (a rebuild of indexes from sealed chunks whose footers
+ * were checked: every read checks them again); every other field is still validated.
  */
 export function scanRecords(
   base: usize, regionBytes: usize, firstPosition: f64, maxRecordBytes: u32,
-  maxRecords: u32, outPtr: usize, statusPtr: usize,
+  maxRecords: u32, outPtr: usize, statusPtr: usize, checkCrc: u32,
 ): u32 {
   let offset: usize = 0;
   let n: u32 = 0;
@@ -226,7 +230,7 @@ export function scanRecords(
       return n;
     }
     const d = outPtr + <usize>n * DEC_DESC_BYTES;
-    if (validateOne(base, regionBytes, offset, position, maxRecordBytes, d, statusPtr) != STOP_END) return n;
+    if (validateOne(base, regionBytes, offset, position, maxRecordBytes, d, statusPtr, checkCrc != 0) != STOP_END) return n;
     offset += <usize>load<u32>(d, DEC_RECORD_BYTES);
     position += 1;
     n++;

@@ -49,11 +49,12 @@ export class RecordDecoder {
   /**
    * Decodes back-to-back records in [base, base+regionBytes) expecting positions firstPosition,
    * firstPosition+1, … Returns the count of valid records; `lastStop()` says why it stopped.
+   * `checkCrc` false skips the record CRCs (only for sealed chunks whose footer was checked).
    */
-  scan(base: number, regionBytes: number, firstPosition: number, maxRecords = this.capacity): number {
+  scan(base: number, regionBytes: number, firstPosition: number, maxRecords = this.capacity, checkCrc = true): number {
     assert(maxRecords <= this.capacity, 'scan within descriptor capacity');
     this.wasm.checkRange(base, regionBytes);
-    return this.wasm.k.scanRecords(base, regionBytes, firstPosition, this.maxRecordBytes, maxRecords, this.descs.ptr, this.status.ptr);
+    return this.wasm.k.scanRecords(base, regionBytes, firstPosition, this.maxRecordBytes, maxRecords, this.descs.ptr, this.status.ptr, checkCrc ? 1 : 0);
   }
 
   /**

@@ -57,7 +57,7 @@ export class ChunkScanner {
    * Scans records from the header to `limitOffset` (the chunk's capacity) and reports where the
    * committed records end. Never trusts the file size: reads past the end just come back short.
    */
-  scan(handle: FileHandle, header: ChunkHeader, limitOffset: number, visit?: SpanVisitor): ChunkScan {
+  scan(handle: FileHandle, header: ChunkHeader, limitOffset: number, visit?: SpanVisitor, checkCrc = true): ChunkScan {
     const result: ChunkScan = {
       endOffset: CHUNK_HEADER_BYTES,
       nextPosition: header.firstPosition,
@@ -83,7 +83,7 @@ export class ChunkScanner {
       const spanLimited = got === want && offset + got < limitOffset;
       // A span holds at most one descriptor per minimal record.
       this.decoder.reserve(Math.ceil(got / 68));
-      const n = this.decoder.scan(this.span.ptr, got, result.nextPosition);
+      const n = this.decoder.scan(this.span.ptr, got, result.nextPosition, undefined, checkCrc);
       const stop = this.decoder.lastStop();
       // Find the last record that completes a transaction: only whole transactions are visited.
       let committed = 0;

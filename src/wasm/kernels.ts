@@ -12,7 +12,7 @@ export interface KernelExports {
   crc32cUpdate(crc: number, ptr: number, length: number): number;
   xxhash64(ptr: number, length: number, seed: bigint): bigint;
   encodeRecords(descPtr: number, count: number, outPtr: number, outCapacity: number, decPtr: number): number;
-  scanRecords(base: number, regionBytes: number, firstPosition: number, maxRecordBytes: number, maxRecords: number, outPtr: number, statusPtr: number): number;
+  scanRecords(base: number, regionBytes: number, firstPosition: number, maxRecordBytes: number, maxRecords: number, outPtr: number, statusPtr: number, checkCrc: number): number;
   bodyChecksumUpdate(crc: number, base: number, descPtr: number, count: number): number;
   validateRecordsAt(base: number, regionBytes: number, maxRecordBytes: number, descPtr: number, count: number, statusPtr: number): number;
   tableCreate(hashBits: number, initialSlots: number): number;

@@ -4,7 +4,7 @@
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CorruptionError, EventStore, type EventStoreOptions, type Logger } from '../../src/annal.js';
+import { CorruptionError, EventStore, verifyStore, type EventStoreOptions, type Logger } from '../../src/annal.js';
 import { CHUNK_HEADER_BYTES } from '../../src/format/chunk-layout.js';
 import { CHECKPOINT_FILE } from '../../src/format/checkpoint.js';
 import { Crc32c } from '../../src/wasm/crc32c.js';
@@ -167,6 +167,24 @@ describe('recovery', () => {
     rmSync(join(dir, 'index'), { recursive: true });
     await expect(EventStore.open(dir, { chunkSizeBytes: 8192 })).rejects.toBeInstanceOf(CorruptionError);
     expect(statSync(second).size).toBe(sizeBefore);
+  });
+
+  test('recovery - a rebuild skips the record CRCs of footer-checked sealed chunks: a damaged payload fails its read and verify, not open', async () => {
+    const dir = tempDir();
+    const store = await EventStore.open(dir, { chunkSizeBytes: 8192 });
+    for (let i = 0; i < 200; i++) await store.appendToStream(`s-${i % 5}`, [event(i)]);
+    await store.close();
+    const second = chunk(dir, 1);
+    const at = recordOffsets(second)[2];
+    // The last byte before the trailer: the event's data, covered by nothing but the record CRC.
+    flipByte(second, at + readFileSync(second).readUInt32LE(at) - 5);
+    rmSync(join(dir, 'index'), { recursive: true });
+    const reopened = await EventStore.open(dir, { chunkSizeBytes: 8192 });
+    await expect(reopened.readAll()).rejects.toBeInstanceOf(CorruptionError);
+    expect((await reopened.readAll({ maxCount: 10 })).length).toBe(10);
+    await reopened.close();
+    const report = await verifyStore(dir);
+    expect(report.errors).toEqual([expect.objectContaining({ file: 'chunk-000001.annal', offset: at })]);
   });
 
   test('recovery - a damaged footer of a sealed chunk is a CorruptionError', async () => {
