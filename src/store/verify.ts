@@ -18,6 +18,7 @@ import { nodeFileSystem } from '../log/node-file-system.js';
 import { LOCK_FILE } from '../log/store-lock.js';
 import { verifyChunk, type ChunkVerdict } from './verify-chunk.js';
 import { Issues, stopRevisionChecks, type VerifyContext, type VerifyIssue } from './verify-context.js';
+import { verifyIndexFiles } from './verify-index.js';
 
 export type { VerifyIssue } from './verify-context.js';
 
@@ -92,6 +93,7 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
     const checkpoint = await readCheckpoint(ctx, names.includes(CHECKPOINT_FILE));
     const verdicts = await verifyChunks(ctx, chunkNames, checkpoint, options.onProgress);
     checkCheckpoint(ctx, checkpoint, verdicts);
+    await verifyIndexFiles(ctx, ctx.events);
     return {
       dir,
       chunks: [...chunkNames.values()].reduce((sum, list) => sum + list.length, 0),

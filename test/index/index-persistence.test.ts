@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { EventStore, type FileHandle, type FileSystem } from '../../src/annal.js';
+import { EventStore, verifyStore, type FileHandle, type FileSystem } from '../../src/annal.js';
 import { decodeDirectory, encodeDirectory } from '../../src/index/index-directory-file.js';
 import { decodeManifest, encodeManifest } from '../../src/index/index-manifest.js';
 import type { IndexDirectory } from '../../src/index/store-indexes.js';
@@ -171,5 +171,24 @@ describe('index persistence', () => {
     expect((await store.readStream('c-3')).map((e) => e.revision)).toEqual(Array.from({ length: 240 }, (_, i) => BigInt(i)));
     expect((await store.readAll({ filter: { eventType: 'T1' } })).length).toBe(expected.filter((e) => e[2] === 'T1').length);
     await store.close();
+  });
+
+  test('index persistence - annal verify reads every index block: clean files pass, damaged or stray ones are warnings, never errors', async () => {
+    const dir = tempDir('annal-persist-');
+    const store = await EventStore.open(dir, { chunkSizeBytes: 32 * 1024, indexMemtableEntries: 200, logger: silentLogger });
+    for (let i = 0; i < 400; i++) await store.appendToStream(`v-${i % 9}`, [{ type: 'T', data: { i } }]);
+    await store.close();
+    const clean = await verifyStore(dir);
+    expect([clean.errors, clean.warnings]).toEqual([[], []]);
+    const indexDir = join(dir, 'index');
+    const file = readdirSync(indexDir).find((n) => n.endsWith('.idx'))!;
+    const bytes = readFileSync(join(indexDir, file));
+    bytes[4096 + 100] ^= 0x40; // inside the first data block
+    writeFileSync(join(indexDir, file), bytes);
+    writeFileSync(join(indexDir, 'L00-stray.idx'), 'x');
+    const damaged = await verifyStore(dir);
+    expect(damaged.errors).toEqual([]);
+    expect(damaged.warnings.map((w) => w.file)).toEqual(expect.arrayContaining([`index/${file}`, 'index/L00-stray.idx']));
+    expect(damaged.warnings.find((w) => w.file === `index/${file}`)?.reason).toMatch(/rebuilds them from the log/);
   });
 });

@@ -138,9 +138,19 @@ describe('verify', () => {
       const report = await verifyReadOnly(disk);
       expect(report.errors[0]).toMatchObject({ file: CHUNK(1), offset: record });
       expect(report.errors[0].reason).toMatch(/CRC mismatch/);
-      // The store agrees: scanning the chunk (no index files cover it), it refuses to open at the same place.
+      // The store agrees. Without index files it scans the chunk, but (a sealed chunk made durable
+      // before the checkpoint) without the record CRCs: it refuses to open when the bit broke a
+      // field open checks (the stream id, say), and otherwise the read of the record fails there.
       await removeIndexFiles(disk);
-      expect(await openError(disk)).toMatchObject({ name: 'CorruptionError', file: CHUNK(1), offset: record });
+      const error = await openError(disk);
+      if (error !== null) {
+        expect(error).toMatchObject({ name: 'CorruptionError', file: CHUNK(1) });
+      } else {
+        const store = await EventStore.open(DIR, options(disk.fs));
+        const read = await store.readAll().then(() => null, (e: unknown) => e);
+        await store.close();
+        expect(read).toMatchObject({ name: 'CorruptionError', file: CHUNK(1), offset: record });
+      }
     });
   });
 
