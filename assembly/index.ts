@@ -5,6 +5,6 @@ export { encodeRecords, scanRecords, validateRecordsAt, bodyChecksumUpdate } fro
 export {
   tableCreate, tableDestroy, tableStreamCount, tableSlotCapacity, tableFind, tableFindOrInsert,
   hashStreamId, streamIdPtr, streamIdLen, streamRevisionCount, streamPush, streamPositions, indexRecords,
-  tableLoadStreams, streamBaseRevision, tableTailEntries, streamResetTail, tableDrainTails, tableExportStreams, tableDirectoryBytes,
+  tableLoadStreams, streamBaseRevision, tableTailEntries, tableDrainTails, tableExportStreams, tableDirectoryBytes,
 } from './stream-table';
 export { alloc, realloc, free } from './memory';

@@ -222,7 +222,7 @@ export function tableTailEntries(t: usize): u32 {
 }
 
 /** Forgets a stream's tail after a flush wrote it to an index file: base moves past it. */
-export function streamResetTail(t: usize, streamNo: u32): void {
+function streamResetTail(t: usize, streamNo: u32): void {
   const r = streamRecord(t, streamNo);
   const len = load<u32>(r, R_LIST_LEN);
   const list = <usize>load<u32>(r, R_LIST_PTR);

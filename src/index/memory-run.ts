@@ -2,7 +2,7 @@
 // search while their file is being written. Entries are six u32 words each (index-entry.ts).
 
 import { assert } from '../util/assert.js';
-import { ENTRY_WORDS, W_SEQ_HI, W_SEQ_LO, W_VALUE_HI, W_VALUE_LO, compareKeySeq, compareKeySeqAt, hasKey } from './index-entry.js';
+import { ENTRY_WORDS, W_VALUE_HI, W_VALUE_LO, compareKeySeq, compareKeySeqAt, hasKey } from './index-entry.js';
 import { highWord, joinWords, lowWord } from './index-keys.js';
 import type { IndexRun, ValueSink } from './index-run.js';
 
@@ -39,11 +39,6 @@ export class MemoryRun implements IndexRun {
       i--;
     }
     return pushed;
-  }
-
-  /** The seq of entry i. */
-  seqAt(i: number): number {
-    return joinWords(this.words[i * ENTRY_WORDS + W_SEQ_LO], this.words[i * ENTRY_WORDS + W_SEQ_HI]);
   }
 
   private valueAt(i: number): number {

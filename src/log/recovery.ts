@@ -122,7 +122,9 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
           bodyChecksum = span.decoder.bodyChecksum(bodyChecksum, span.base, 0, span.count);
           visit(span);
         }, sealedFooter === null);
-        const footer = isLast ? lastChunkFooter(handle, fileName, scan.endOffset, options) : readFooterAt(handle, fileName, scan.endOffset, options.crc);
+        // The footer found at the file's end is the one after the records when the scan agrees
+        // (checkSealed compares every field): it is not read a second time.
+        const footer = sealedFooter ?? (isLast ? lastChunkFooter(handle, fileName, scan.endOffset, options) : readFooterAt(handle, fileName, scan.endOffset, options.crc));
         const chunk: ChunkInfo = { header, fileName, handle, sealed: footer !== null, endOffset: scan.endOffset, nextPosition: scan.nextPosition };
         if (footer) {
           checkSealed(fileName, scan, footer, bodyChecksum);

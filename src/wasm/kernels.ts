@@ -31,7 +31,6 @@ export interface KernelExports {
   tableLoadStreams(t: number, ptr: number, count: number): number;
   streamBaseRevision(t: number, streamNo: number): number;
   tableTailEntries(t: number): number;
-  streamResetTail(t: number, streamNo: number): void;
   tableDrainTails(t: number, outPtr: number): number;
   tableExportStreams(t: number, fromStreamNo: number, count: number, outPtr: number): number;
   tableDirectoryBytes(t: number, fromStreamNo: number, count: number): number;

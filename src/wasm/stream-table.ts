@@ -57,12 +57,6 @@ export class StreamTable {
     return this.wasm.k.tableTailEntries(this.table);
   }
 
-  /** Forgets a stream's tail once an index file holds it: the base revision moves past it. */
-  resetTail(streamNo: number): void {
-    this.checkStream(streamNo);
-    this.wasm.k.streamResetTail(this.table, streamNo);
-  }
-
   /**
    * Moves every tail out as index entries (six u32 words each: key = stream number, seq =
    * revision, value = position, each u64 low word first), sorted by stream then revision, and
