@@ -13,9 +13,16 @@ export type { Clock } from './util/clock.js';
 export {
   AnnalError, WrongExpectedVersionError, CorruptionError, InvalidStreamIdError, InvalidEventError, EventTooLargeError,
   AppendTooLargeError, InvalidOptionError, InvalidArgumentError, StoreClosedError, StoreFailedError, StoreLockedError,
-  StoreOverloadedError, StreamDeletedError, AccessDeniedError, type ExpectedRevision,
+  StoreOverloadedError, StreamDeletedError, AccessDeniedError, PersistentSubscriptionExistsError,
+  PersistentSubscriptionNotFoundError, MaxSubscribersReachedError, type ExpectedRevision,
 } from './util/errors.js';
 export type { Principal } from './store/access.js';
 export type { DeleteOptions, StreamMetadataResult } from './store/event-store.js';
 export { verifyStore } from './store/verify.js';
 export type { VerifyReport } from './store/verify.js';
+export { PersistentSubscriptions } from './subscriptions/persistent/persistent-subscriptions.js';
+export type { PersistentSubscriptionsOptions } from './subscriptions/persistent/persistent-subscriptions.js';
+export type {
+  ConsumerStrategy, GroupStartFrom, GroupSettings, NakAction, PersistentEvent, ConsumerDropReason, ConsumerSink, ConsumerHandle,
+  GroupInfo, ConnectionInfo, ConnectOptions, SubscribeOptions, PersistentSubscription,
+} from './subscriptions/persistent/types.js';

@@ -139,3 +139,44 @@ export class AccessDeniedError extends AnnalError {
     this.operation = operation;
   }
 }
+
+/** A persistent subscription group of that name already exists on that stream. */
+export class PersistentSubscriptionExistsError extends AnnalError {
+  override readonly code = 'PERSISTENT_SUBSCRIPTION_EXISTS';
+  override name = 'PersistentSubscriptionExistsError';
+  readonly streamId: string;
+  readonly group: string;
+  constructor(streamId: string, group: string) {
+    super(`persistent subscription group '${group}' on '${streamId}' already exists`);
+    this.streamId = streamId;
+    this.group = group;
+  }
+}
+
+/** No persistent subscription group of that name exists on that stream. */
+export class PersistentSubscriptionNotFoundError extends AnnalError {
+  override readonly code = 'PERSISTENT_SUBSCRIPTION_NOT_FOUND';
+  override name = 'PersistentSubscriptionNotFoundError';
+  readonly streamId: string;
+  readonly group: string;
+  constructor(streamId: string, group: string) {
+    super(`persistent subscription group '${group}' on '${streamId}' does not exist`);
+    this.streamId = streamId;
+    this.group = group;
+  }
+}
+
+/** The group already has as many consumers as its maxSubscriberCount (or PERSISTENT_CONSUMERS_PER_GROUP_MAX) allows. */
+export class MaxSubscribersReachedError extends AnnalError {
+  override readonly code = 'MAX_SUBSCRIBERS_REACHED';
+  override name = 'MaxSubscribersReachedError';
+  readonly streamId: string;
+  readonly group: string;
+  readonly maxSubscriberCount: number;
+  constructor(streamId: string, group: string, maxSubscriberCount: number) {
+    super(`persistent subscription group '${group}' on '${streamId}' already has ${maxSubscriberCount} consumers (its maximum)`);
+    this.streamId = streamId;
+    this.group = group;
+    this.maxSubscriberCount = maxSubscriberCount;
+  }
+}

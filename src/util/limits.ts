@@ -92,3 +92,44 @@ export const INDEX_BLOCK_CACHE_BYTES_MAX = 16 * 1024 * 1024 * 1024;
 
 /** Stream ids one listStreams call returns at most (and by default). */
 export const LIST_STREAMS_LIMIT_MAX = 10_000;
+
+// Persistent subscriptions (src/subscriptions/persistent, format-spec/subscriptions.md). Each
+// group setting has its bounds here; out of bounds is an InvalidArgumentError naming both.
+
+/** Groups one store holds (the config event lists them all, so this also bounds its size). */
+export const PERSISTENT_GROUPS_MAX = 1000;
+/** A group name's UTF-8 bytes (it is part of the checkpoint and parked stream ids). */
+export const PERSISTENT_GROUP_NAME_BYTES_MAX = 256;
+/** A consumer name's UTF-8 bytes (longer names are cut). */
+export const PERSISTENT_CONSUMER_NAME_BYTES_MAX = 256;
+/** A nak reason's UTF-8 bytes as stored in a parked event's metadata (longer reasons are cut). */
+export const PERSISTENT_NAK_REASON_BYTES_MAX = 1024;
+/** Consumers of one group (maxSubscriberCount 0 means this many). */
+export const PERSISTENT_CONSUMERS_PER_GROUP_MAX = 1000;
+/** One consumer's in-flight window, in events. */
+export const PERSISTENT_WINDOW_EVENTS_MAX = 10_000;
+export const PERSISTENT_WINDOW_EVENTS_DEFAULT = 10;
+/** Event ids one ack or nak call may carry. */
+export const PERSISTENT_ACK_IDS_MAX = PERSISTENT_WINDOW_EVENTS_MAX;
+/** messageTimeoutMs: 0 (never) … one day. */
+export const PERSISTENT_MESSAGE_TIMEOUT_MS_MAX = 86_400_000;
+/** maxRetryCount: 0 … this. */
+export const PERSISTENT_RETRY_COUNT_MAX = 1_000_000;
+/** readBatchEvents: 1 … this (and at most historyBufferEvents). */
+export const PERSISTENT_READ_BATCH_EVENTS_MAX = 10_000;
+/** liveBufferEvents and historyBufferEvents: 1 … this. */
+export const PERSISTENT_BUFFER_EVENTS_MAX = 100_000;
+/** checkpointAfterMs: 0 … one day. */
+export const PERSISTENT_CHECKPOINT_AFTER_MS_MAX = 86_400_000;
+/** checkpointMinCount: 1 … this; checkpointMaxCount: checkpointMinCount … this. */
+export const PERSISTENT_CHECKPOINT_COUNT_MAX = 1_000_000;
+/** How often a group looks for timed-out deliveries and a due checkpoint (real time; deadlines use the clock seam). */
+export const PERSISTENT_TICK_MS = 100;
+/** `$maxCount` of `$persistentSubscriptionConfig`: only the last event is the state. */
+export const PERSISTENT_CONFIG_EVENTS_KEPT = 10;
+/** Parked events read per page when counting or replaying them. */
+export const PERSISTENT_PARKED_PAGE_EVENTS = 500;
+
+assert(PERSISTENT_READ_BATCH_EVENTS_MAX <= PERSISTENT_BUFFER_EVENTS_MAX, 'a read batch fits in a buffer');
+assert(PERSISTENT_ACK_IDS_MAX >= PERSISTENT_WINDOW_EVENTS_MAX, 'one ack can acknowledge a whole window');
+assert(PERSISTENT_GROUP_NAME_BYTES_MAX + 64 < STREAM_ID_BYTES_MAX, 'a group name leaves room for the stream id in its checkpoint stream id');
