@@ -70,6 +70,46 @@ assert(READ_SPAN_BYTES >= 64 * KiB, 'read spans amortise the JS/WASM crossing');
 /** Events fetched per page by the async iterators (iterateAll, iterateStream). */
 export const READ_PAGE_EVENTS = 1000;
 
+// Subscriptions of the embedded store (subscribeToStream, subscribeToAll; src/store/live-feed.ts,
+// src/store/store-subscription.ts). Memory per subscription is bounded by its live buffer or one
+// read page, whichever is larger; the live feed itself holds one page shared by all subscribers.
+
+/** Events of $all the live feed reads per pass over newly durable events and hands to every subscriber. */
+export const LIVE_FEED_PAGE_EVENTS = 4096;
+/**
+ * Events a catch-up subscription reads from the log per page, read only once the consumer has
+ * taken the previous page: matching events for a category or event-type filter (the indexes find
+ * them), examined events for a scan (no filter, prefixes, regexes) and for a stream.
+ */
+export const SUBSCRIPTION_READ_PAGE_EVENTS = 1000;
+/**
+ * Matching live events one subscription holds for a consumer that has not taken them yet. Past
+ * its bound (the liveBufferEvents option, at most the max) it stops listening and reads the log
+ * from its last event instead, so a slow consumer costs disk reads, never memory.
+ */
+export const SUBSCRIPTION_LIVE_BUFFER_EVENTS_DEFAULT = 10_000;
+export const SUBSCRIPTION_LIVE_BUFFER_EVENTS_MAX = 100_000;
+/** subscribeToAll's checkpointIntervalEvents: positions examined between two onCheckpoint calls. */
+export const SUBSCRIPTION_CHECKPOINT_INTERVAL_EVENTS_DEFAULT = 1000;
+export const SUBSCRIPTION_CHECKPOINT_INTERVAL_EVENTS_MAX = 100_000_000;
+/** Prefixes one streamPrefix or eventTypePrefix filter may list (each is tried on every examined event). */
+export const SUBSCRIPTION_FILTER_PREFIXES_MAX = 1000;
+/** Longest regular expression a filter may carry (they run against every examined event). */
+export const FILTER_REGEX_CHARS_MAX = 256;
+/**
+ * Largest compiled program (re2js `programSize()`, about one instruction per atom after counted
+ * repetitions are expanded) a filter regex may have. Matching is linear in the input, but the
+ * constant grows with the program: past a few thousand instructions re2js's DFA exceeds its
+ * memory budget and falls back to the NFA, and `(?:a?){700}a{700}` or `\pL{1000}\pL{1000}…`
+ * within 256 characters then cost 50–200 ms per 1 KiB stream id — per event, on the event loop.
+ * 1000 leaves everyday patterns (`^[\w-]{1,100}$` is about 200) far below it.
+ */
+export const FILTER_REGEX_PROGRAM_SIZE_MAX = 1000;
+
+assert(SUBSCRIPTION_LIVE_BUFFER_EVENTS_DEFAULT <= SUBSCRIPTION_LIVE_BUFFER_EVENTS_MAX, 'live buffer default within max');
+assert(SUBSCRIPTION_CHECKPOINT_INTERVAL_EVENTS_DEFAULT <= SUBSCRIPTION_CHECKPOINT_INTERVAL_EVENTS_MAX, 'checkpoint interval default within max');
+assert(SUBSCRIPTION_READ_PAGE_EVENTS <= READ_EVENTS_MAX && LIVE_FEED_PAGE_EVENTS <= READ_EVENTS_MAX, 'subscription pages are reads');
+
 /** Errors and warnings `annal verify` lists in its report; more are counted, not listed. */
 export const VERIFY_ISSUES_MAX = 1000;
 /** Bytes of an active chunk's tail read at once when verify looks for non-zero bytes. */

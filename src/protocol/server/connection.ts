@@ -9,7 +9,7 @@ import { AnnalError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { ANONYMOUS, OPS_ROLE, isAdmin, type Principal } from '../../store/access.js';
 import type { EventStore } from '../../store/event-store.js';
-import type { LiveFeed } from '../../subscriptions/live-feed.js';
+import type { LiveFeed } from '../../store/live-feed.js';
 import { TcpCommand, commandName, isClientRequest } from '../wire/commands.js';
 import { LengthPrefixFramer } from '../wire/framer.js';
 import { ZERO_GUID } from '../wire/guid.js';

@@ -6,7 +6,7 @@ import { AccessDeniedError, StreamDeletedError } from '../../util/errors.js';
 import type { Principal } from '../../store/access.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { RecordedEvent } from '../../store/recorded-event.js';
-import type { LiveFeed, LiveSubscription } from '../../subscriptions/live-feed.js';
+import type { LiveFeed, LiveSubscription } from '../../store/live-feed.js';
 import { TcpCommand } from '../wire/commands.js';
 import { SubscriptionDropReason, messages, type FilteredSubscribeToStream, type SubscribeToStream } from '../wire/messages.js';
 import { encodePackageFrame, makePackage } from '../wire/package.js';

@@ -6,7 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../util/logger.js';
 import type { EventStore } from '../../store/event-store.js';
-import { LiveFeed } from '../../subscriptions/live-feed.js';
+import { LiveFeed } from '../../store/live-feed.js';
 import { SharedAssemblyBudget } from './assembly-budget.js';
 import { Connection, type Authenticator } from './connection.js';
 import { CONNECTIONS_MAX, serverLimits, type ServerLimits } from './server-limits.js';

@@ -1,12 +1,19 @@
-// Volatile (live-only) subscriptions: after appends become durable, the new events of $all are
-// read once and handed to every subscriber whose filter they match, in position order, never
-// before they are durable and never twice.
+// Live delivery: after appends become durable, the new events of $all are read once and handed to
+// every subscriber whose filter they match, in position order, never before they are durable and
+// never twice. The TCP server's volatile subscriptions and the store's catch-up subscriptions
+// (store-subscription.ts) both listen here. The feed keeps no queue per subscriber: `deliver` is
+// called synchronously and the subscriber bounds what it keeps.
 
-import type { EventStore } from '../store/event-store.js';
-import type { RecordedEvent } from '../store/recorded-event.js';
+import { LIVE_FEED_PAGE_EVENTS } from '../util/limits.js';
+import type { ReadAllOptions } from './read-options.js';
+import type { RecordedEvent } from './recorded-event.js';
 
-/** Events read per pass over the new part of $all. */
-const FEED_PAGE_EVENTS = 4096;
+/** What the feed needs of the store (an EventStore). */
+export interface FeedSource {
+  onAppended(listener: (headPosition: bigint) => void): () => void;
+  headPosition(): Promise<bigint>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+}
 
 export interface LiveSubscription {
   /** Position after which this subscription delivers (the head when it started). */
@@ -29,7 +36,7 @@ export class LiveFeed {
   private running = false;
   private readonly stopListening: () => void;
 
-  private constructor(private readonly store: EventStore, head: bigint) {
+  private constructor(private readonly store: FeedSource, head: bigint) {
     this.delivered = head;
     this.head = head;
     this.stopListening = store.onAppended((next) => {
@@ -38,13 +45,23 @@ export class LiveFeed {
     });
   }
 
-  static async start(store: EventStore): Promise<LiveFeed> {
+  static async start(store: FeedSource): Promise<LiveFeed> {
     return new LiveFeed(store, await store.headPosition());
   }
 
   /**
+   * A feed whose first subscribers start after `headPosition`, which must be the store's head
+   * now (read synchronously by the caller): nothing appended after it is missed.
+   */
+  static startAt(store: FeedSource, headPosition: bigint): LiveFeed {
+    return new LiveFeed(store, headPosition);
+  }
+
+  /**
    * Delivers, in position order, every event appended after now that `match` accepts. `deliver`
-   * is called with batches, synchronously in the feed's pass: it must not block (queue the work).
+   * is called with batches, synchronously in the feed's pass: it must not block (queue the work)
+   * and must not throw. `startAfter` is the head the feed knew at this call: every later event
+   * is delivered, and no earlier one.
    */
   subscribe(match: (event: RecordedEvent) => boolean, deliver: (events: RecordedEvent[]) => void): LiveSubscription {
     const subscriber: Subscriber = { startAfter: this.head, match, deliver, closed: false };
@@ -78,7 +95,7 @@ export class LiveFeed {
           break;
         }
         const count = Number(this.head - this.delivered);
-        const events = await this.store.readAll({ fromPosition: this.delivered + 1n, maxCount: Math.min(count, FEED_PAGE_EVENTS) });
+        const events = await this.store.readAll({ fromPosition: this.delivered + 1n, maxCount: Math.min(count, LIVE_FEED_PAGE_EVENTS) });
         if (events.length === 0) break;
         for (const subscriber of [...this.subscribers]) {
           if (subscriber.closed) continue;
