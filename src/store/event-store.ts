@@ -36,6 +36,8 @@ import { RecentEventIds, RecentIdRing } from './recent-event-ids.js';
 import { RecordReader } from './record-reader.js';
 import type { RecordedEvent } from './recorded-event.js';
 import { resolveOptions, type EventStoreOptions, type ResolvedOptions } from './options.js';
+import { StoreSubscriptions, type SubscribeToAllOptions, type SubscribeToStreamOptions } from './store-subscriptions.js';
+import type { StoreSubscription } from './store-subscription.js';
 
 export interface AppendOptions {
   /** Default 'any'. */
@@ -139,6 +141,7 @@ export class EventStore {
   private closing: Promise<void> | null = null;
   private sortedIds: SortedStreamIds | null = null;
   private scavenging: Promise<ScavengeResult> | null = null;
+  private subscriptions: StoreSubscriptions | null = null;
 
   private constructor(readonly dir: string, private readonly options: ResolvedOptions, private readonly parts: Parts, private readonly recentIds: RecentEventIds) {
     const { indexes, reader } = parts;
@@ -423,6 +426,11 @@ export class EventStore {
    * [] when the stream does not exist. Throws StreamDeletedError for a hard-deleted stream.
    */
   async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    return this.readStreamNow(streamId, options);
+  }
+
+  /** readStream, synchronously (subscriptions read and then register with the feed in one step). */
+  private readStreamNow(streamId: string, options?: ReadStreamOptions): RecordedEvent[] {
     this.checkOpen();
     validateStreamId(streamId);
     const read = parseReadStreamOptions(options);
@@ -691,6 +699,47 @@ export class EventStore {
   }
 
   /**
+   * Events of one stream: those already stored after `fromRevision` (default 'start'; a bigint
+   * is exclusive, 'end' skips them all), then each one appended later, delivered once it is
+   * durable. History is read a page at a time as the consumer takes it, then the subscription
+   * switches to live events without a gap or a duplicate; a consumer more than
+   * `liveBufferEvents` live events behind is served from the log again (memory stays bounded,
+   * the consumer never sees an error for being slow). Events are shown as readStream shows them
+   * (metadata, soft deletes); a hard delete ends the subscription with StreamDeletedError.
+   * Bad options, access denied, a hard-deleted stream and a closed store reject the first
+   * next(). Closing the store ends every subscription: next() rejects with StoreClosedError.
+   */
+  subscribeToStream(streamId: string, options?: SubscribeToStreamOptions): StoreSubscription {
+    return this.subscriptionHub().toStream(streamId, options);
+  }
+
+  /**
+   * Events of $all in position order, optionally filtered (by stream-id or event-type prefixes or
+   * RE2 regexes, a category or an event type): those stored after `fromPosition` (default
+   * 'start'; a bigint is exclusive, 'end' skips them all), then each one appended later, once it
+   * is durable. $all is shown as written (as readAll without a filter: metadata does not hide
+   * events, scavenged ones are gone), so that a subscription's events do not depend on when it
+   * read them. `onCheckpoint` reports positions it is safe to resubscribe from. Catch-up, live
+   * events, falling behind and errors as subscribeToStream.
+   */
+  subscribeToAll(options?: SubscribeToAllOptions): StoreSubscription {
+    return this.subscriptionHub().toAll(options);
+  }
+
+  private subscriptionHub(): StoreSubscriptions {
+    this.subscriptions ??= new StoreSubscriptions(this, {
+      checkOpen: () => this.checkOpen(),
+      checkRead: (principal, streamId) => this.policy.checkAccess(principal, streamId, 'read'),
+      checkNotDeleted: (streamId) => this.policy.checkNotDeleted(streamId),
+      headPosition: () => this.queries.headPosition,
+      eventCount: (streamId) => this.queries.eventCount(streamId),
+      readAll: (from, maxCount, indexed) => this.queries.all({ from, direction: 'forwards', maxCount }, indexed),
+      readStream: (streamId, fromRevision, maxCount, principal) => this.readStreamNow(streamId, { fromRevision, maxCount, ...(principal ? { principal } : {}) }),
+    });
+    return this.subscriptions;
+  }
+
+  /**
    * Calls `listener` with the new head position each time appends became durable and readable.
    * Called synchronously on the commit path: keep it short (schedule work). Returns the remover.
    */
@@ -716,6 +765,7 @@ export class EventStore {
 
   private async shutdown(): Promise<void> {
     const { writer, reader, encoders, indexes, lock } = this.parts;
+    this.subscriptions?.closeAll();
     try {
       // A scavenge stops after its current chunk (it checks `closing`).
       await this.scavenging?.catch(() => undefined);

@@ -25,6 +25,7 @@ interface Subscriber {
   readonly startAfter: bigint;
   readonly match: (event: RecordedEvent) => boolean;
   readonly deliver: (events: RecordedEvent[]) => void;
+  readonly ended: ((error: unknown) => void) | undefined;
   closed: boolean;
 }
 
@@ -61,10 +62,11 @@ export class LiveFeed {
    * Delivers, in position order, every event appended after now that `match` accepts. `deliver`
    * is called with batches, synchronously in the feed's pass: it must not block (queue the work)
    * and must not throw. `startAfter` is the head the feed knew at this call: every later event
-   * is delivered, and no earlier one.
+   * is delivered, and no earlier one. `ended` is called if the feed stops because a read failed
+   * (the store closed or is damaged): nothing more will be delivered.
    */
-  subscribe(match: (event: RecordedEvent) => boolean, deliver: (events: RecordedEvent[]) => void): LiveSubscription {
-    const subscriber: Subscriber = { startAfter: this.head, match, deliver, closed: false };
+  subscribe(match: (event: RecordedEvent) => boolean, deliver: (events: RecordedEvent[]) => void, ended?: (error: unknown) => void): LiveSubscription {
+    const subscriber: Subscriber = { startAfter: this.head, match, deliver, ended, closed: false };
     this.subscribers.add(subscriber);
     return {
       startAfter: subscriber.startAfter,
@@ -94,9 +96,15 @@ export class LiveFeed {
           this.delivered = this.head;
           break;
         }
-        const count = Number(this.head - this.delivered);
-        const events = await this.store.readAll({ fromPosition: this.delivered + 1n, maxCount: Math.min(count, LIVE_FEED_PAGE_EVENTS) });
-        if (events.length === 0) break;
+        const count = Math.min(Number(this.head - this.delivered), LIVE_FEED_PAGE_EVENTS);
+        const target = this.delivered + BigInt(count);
+        const events = await this.store.readAll({ fromPosition: this.delivered + 1n, maxCount: count });
+        if (events.length === 0) {
+          // Every position up to the target is a hole a scavenge left (a read skips them): move
+          // past them, or the pass would read the same nothing forever.
+          this.delivered = target;
+          continue;
+        }
         for (const subscriber of [...this.subscribers]) {
           if (subscriber.closed) continue;
           const matching = events.filter((e) => e.position > subscriber.startAfter && subscriber.match(e));
@@ -104,9 +112,9 @@ export class LiveFeed {
         }
         this.delivered = events[events.length - 1].position;
       }
-    } catch {
+    } catch (error) {
       // The store closed or failed under the feed: nothing more can be delivered.
-      this.stop();
+      this.stop(error);
     } finally {
       this.running = false;
       // Appends that arrived during the pass started no pass of their own.
@@ -114,9 +122,18 @@ export class LiveFeed {
     }
   }
 
-  /** Stops listening to the store; subscriptions stay open but receive nothing more. */
-  stop(): void {
+  /**
+   * Stops listening to the store; subscriptions stay open but receive nothing more. With an
+   * error (a failed read), each subscriber's `ended` callback is told.
+   */
+  stop(error?: unknown): void {
     this.stopListening();
+    const subscribers = [...this.subscribers];
     this.subscribers.clear();
+    if (error === undefined) return;
+    for (const subscriber of subscribers) {
+      subscriber.closed = true;
+      subscriber.ended?.(error);
+    }
   }
 }
