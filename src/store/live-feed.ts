@@ -35,6 +35,7 @@ export class LiveFeed {
   private delivered: bigint;
   private head: bigint;
   private running = false;
+  private stopped_ = false;
   private readonly stopListening: () => void;
 
   private constructor(private readonly store: FeedSource, head: bigint) {
@@ -79,6 +80,11 @@ export class LiveFeed {
 
   get subscriberCount(): number {
     return this.subscribers.size;
+  }
+
+  /** stop() was called (or a read failed): nothing more will be delivered to anyone. */
+  get stopped(): boolean {
+    return this.stopped_;
   }
 
   /** Reads what was appended since the last pass, one pass at a time. */
@@ -127,6 +133,7 @@ export class LiveFeed {
    * error (a failed read), each subscriber's `ended` callback is told.
    */
   stop(error?: unknown): void {
+    this.stopped_ = true;
     this.stopListening();
     const subscribers = [...this.subscribers];
     this.subscribers.clear();

@@ -272,8 +272,8 @@ export class CatchUpSubscription implements StoreSubscription {
         this.checkpointThrough(this.last);
         if (page.atEnd) {
           // Same synchronous block as the read: the feed's head is the head the read saw (or,
-          // when another onAppended listener subscribed first, an earlier one whose events the
-          // read already has and the key check below skips).
+          // when another onAppended listener subscribed first, an earlier one: onLive's key
+          // check then skips the events the read already queued).
           const live = this.register();
           assert(live.startAfter <= page.headPosition, 'the live feed starts at or before the head the read saw');
           if (this.settleCaughtUp !== null) this.items.push(new Marker('caughtUp', this.last));

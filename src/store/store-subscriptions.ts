@@ -43,11 +43,12 @@ export interface SubscribeToAllOptions {
    */
   checkpointIntervalEvents?: number;
   /**
-   * Called with a position p, from inside a next() call, once the consumer has taken every
-   * matching event up to p and the subscription has examined every event up to p: resubscribing
-   * with `fromPosition: p` continues without a gap or a duplicate. Called every
-   * checkpointIntervalEvents positions examined (at the next event or page boundary) and each
-   * time the subscription becomes live. A throw ends the subscription with that error.
+   * Called with a position p while the consumer waits in next(), once it has taken every matching
+   * event up to p and the subscription has examined every event up to p: resubscribing with
+   * `fromPosition: p` continues without a gap or a duplicate. Due every checkpointIntervalEvents
+   * positions examined (reported at the next matching event or page or live batch; checkpoints
+   * due together are reported once, as the latest) and each time the subscription becomes live.
+   * A throw ends the subscription with that error.
    */
   onCheckpoint?: (position: bigint) => void;
   /** As subscribeToStream's. */
@@ -156,9 +157,13 @@ const ALL_KEYS = ['fromPosition', 'filter', 'checkpointIntervalEvents', 'onCheck
 export class StoreSubscriptions {
   private feed: LiveFeed | null = null;
   private readonly open = new Set<CatchUpSubscription>();
+  private closed = false;
   private readonly host = {
     feed: (): LiveFeed => {
-      this.feed ??= LiveFeed.startAt(this.feedSource, BigInt(this.source.headPosition()));
+      if (this.closed) throw new StoreClosedError();
+      // A feed whose read failed told its subscribers so (they ended with the error); later
+      // ones get a new feed from the head now rather than one that delivers nothing.
+      if (this.feed === null || this.feed.stopped) this.feed = LiveFeed.startAt(this.feedSource, BigInt(this.source.headPosition()));
       return this.feed;
     },
     checkOpen: (): void => this.source.checkOpen(),
@@ -215,6 +220,7 @@ export class StoreSubscriptions {
 
   /** Ends every open subscription with StoreClosedError and stops the feed (the store is closing). */
   closeAll(): void {
+    this.closed = true;
     this.feed?.stop();
     const error = new StoreClosedError();
     for (const subscription of [...this.open]) subscription.fail(error);
