@@ -1,6 +1,6 @@
 // AnnalClient: the embedded API's calls (appendToStream, readStream, readAll, readEvent,
-// deleteStream, stream metadata, headPosition, subscriptions) over one pipelined TCP or TLS
-// connection to an Annal (or EventStoreDB-protocol) server. es-tcp.md §5.
+// deleteStream, stream metadata, headPosition, catch-up and persistent subscriptions) over one
+// pipelined TCP or TLS connection to an Annal (or EventStoreDB-protocol) server. es-tcp.md §5.
 
 import { InvalidArgumentError, InvalidEventError, StreamDeletedError } from '../util/errors.js';
 import type { AppendResult } from '../store/committer.js';
@@ -15,6 +15,11 @@ import { expectedVersionOf, newEventsOf } from './event-encoding.js';
 import { checkKeys, checkStreamId, parseDirection, parseMaxCount, parseReadFrom } from './option-checks.js';
 import { readAllPaged, readStreamPaged } from './paged-reads.js';
 import { readAllPageOperation, readEventOperation } from './read-operations.js';
+import { PERSISTENT_BUFFER_SIZE_DEFAULT } from './client-limits.js';
+import { checkGroup, createGroupOperation, deleteGroupOperation, updateGroupOperation, wireSettingsOf } from './persistent-operations.js';
+import { PersistentSubscription } from './persistent-subscription.js';
+import type { GroupSettings } from '../subscriptions/persistent/types.js';
+import { PERSISTENT_WINDOW_EVENTS_MAX } from '../util/limits.js';
 import type { RecordedEvent } from './recorded-event.js';
 import { appendOperation, deleteOperation } from './write-operations.js';
 
@@ -35,6 +40,14 @@ export interface SubscribeToAllOptions {
   filter?: ClientReadAllOptions['filter'];
 }
 
+export interface SubscribeToPersistentSubscriptionOptions {
+  /**
+   * The window: how many deliveries the server lets this consumer hold unacknowledged (the
+   * protocol's allowed_in_flight_messages), 1 … 10,000; default 10.
+   */
+  bufferSize?: number;
+}
+
 const METADATA_EVENT_TYPE = '$metadata';
 
 function rejecting<T>(body: () => Promise<T>): Promise<T> {
@@ -46,7 +59,7 @@ function rejecting<T>(body: () => Promise<T>): Promise<T> {
 }
 
 export class AnnalClient {
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new Set<{ unsubscribe(): Promise<void> }>();
 
   private constructor(private readonly core: ClientCore) {}
 
@@ -181,6 +194,55 @@ export class AnnalClient {
     return this.track(new Subscription(this.core, { kind: 'all', filter }, from === 'end' ? null : from === 'start' ? 0n : from, (s) => this.subscriptions.delete(s)));
   }
 
+  /**
+   * Creates a persistent subscription group on a stream ('$all' for $all; the server needs an
+   * admin for that and for every group change: `$admins` or `$ops`). Settings left out take
+   * Annal's defaults (startFrom 'end', RoundRobin, …). Throws PersistentSubscriptionExistsError,
+   * AccessDeniedError, InvalidArgumentError (settings the server refused, with its reason). A retry
+   * after a lost reply may find the group it made and throw PersistentSubscriptionExistsError.
+   */
+  createPersistentSubscription(streamId: string, group: string, settings?: Partial<GroupSettings>): Promise<void> {
+    return rejecting(() => this.core.execute(createGroupOperation(wireSettingsOf(streamId, group, settings))));
+  }
+
+  /**
+   * Replaces a group's settings (those left out take the defaults again: the protocol carries them
+   * all, as in EventStoreDB); its consumers are dropped and connect again, its checkpoint stays.
+   * Throws PersistentSubscriptionNotFoundError, AccessDeniedError, InvalidArgumentError.
+   */
+  updatePersistentSubscription(streamId: string, group: string, settings?: Partial<GroupSettings>): Promise<void> {
+    return rejecting(() => this.core.execute(updateGroupOperation(wireSettingsOf(streamId, group, settings))));
+  }
+
+  /** Deletes a group; its consumers end with PersistentSubscriptionDeletedError. Throws PersistentSubscriptionNotFoundError, AccessDeniedError. */
+  deletePersistentSubscription(streamId: string, group: string): Promise<void> {
+    return rejecting(() => {
+      checkStreamId(streamId);
+      checkGroup(group);
+      return this.core.execute(deleteGroupOperation(streamId, group));
+    });
+  }
+
+  /**
+   * Joins a persistent subscription group as a consumer: iterate it (`for await`) for deliveries,
+   * and `ack()` or `nak(action, reason)` each one (or several at once on the subscription). The
+   * server holds at most `bufferSize` deliveries unacknowledged with this consumer, and redelivers
+   * what it does not acknowledge in time (retryCount + 1). A lost connection, or a group update,
+   * connects again (what was not acknowledged comes again). The iteration ends with
+   * PersistentSubscriptionNotFoundError, PersistentSubscriptionDeletedError,
+   * MaxSubscribersReachedError or AccessDeniedError; `unsubscribe()`, `break` or a nak 'stop' end it normally.
+   */
+  subscribeToPersistentSubscription(streamId: string, group: string, options?: SubscribeToPersistentSubscriptionOptions): PersistentSubscription {
+    const o = checkKeys(options, ['bufferSize'], 'subscribeToPersistentSubscription');
+    checkStreamId(streamId);
+    checkGroup(group);
+    const bufferSize = o.bufferSize ?? PERSISTENT_BUFFER_SIZE_DEFAULT;
+    if (typeof bufferSize !== 'number' || !Number.isInteger(bufferSize) || bufferSize < 1 || bufferSize > PERSISTENT_WINDOW_EVENTS_MAX) {
+      throw new InvalidArgumentError(`bufferSize must be an integer in [1, ${PERSISTENT_WINDOW_EVENTS_MAX}]`);
+    }
+    return this.track(new PersistentSubscription(this.core, streamId, group, bufferSize, (s) => this.subscriptions.delete(s)));
+  }
+
   /** Whether a connection is up right now (requests wait while it is being remade). */
   get connected(): boolean {
     return this.core.connected;
@@ -192,7 +254,7 @@ export class AnnalClient {
     await this.core.close();
   }
 
-  private track(subscription: Subscription): Subscription {
+  private track<S extends { unsubscribe(): Promise<void> }>(subscription: S): S {
     this.subscriptions.add(subscription);
     return subscription;
   }

@@ -28,7 +28,7 @@ export type Outcome<T> =
 export interface PushListener {
   /** An attempt of the subscribe request went out under this correlation id: pushes under earlier ids are stale. */
   sent(correlationId: string): void;
-  /** StreamEventAppeared / CheckpointReached (even before the confirmation), or SubscriptionDropped after it. */
+  /** StreamEventAppeared / CheckpointReached / PersistentSubscriptionStreamEventAppeared (even before the confirmation), or SubscriptionDropped after it. */
   push(pkg: TcpPackage): void;
   /** The connection of a confirmed subscription is gone. */
   lost(): void;
@@ -66,7 +66,9 @@ interface Route {
 }
 
 const utf8 = new TextDecoder();
-const PUSH_COMMANDS: ReadonlySet<number> = new Set([TcpCommand.StreamEventAppeared, TcpCommand.CheckpointReached]);
+const PUSH_COMMANDS: ReadonlySet<number> = new Set([
+  TcpCommand.StreamEventAppeared, TcpCommand.CheckpointReached, TcpCommand.PersistentSubscriptionStreamEventAppeared,
+]);
 
 export const retry = <T>(error: Error, delayMs = BUSY_RETRY_DELAY_MS): Outcome<T> => ({ kind: 'retry', error, delayMs });
 export const fail = <T>(error: Error): Outcome<T> => ({ kind: 'fail', error });
@@ -115,6 +117,18 @@ export class ClientCore {
       this.active.add(pending);
       this.startAttempt(pending);
     });
+  }
+
+  /**
+   * Sends a package of a confirmed subscription (a persistent subscription's Ack or Nak) under its
+   * correlation id, on the connection it was confirmed on. False, and nothing sent, when that
+   * subscription is not routed here any more or its connection is gone.
+   */
+  sendForSubscription(correlationId: string, command: number, payload: Uint8Array): boolean {
+    const route = this.routes.get(correlationId);
+    if (route === undefined || route.pending !== null || route.transport !== this.transport || route.transport.isClosed) return false;
+    route.transport.send(encodePackageFrame(makePackage(command, correlationId, payload)));
+    return true;
   }
 
   /** Stops a confirmed subscription: tells the server (on the same connection) and forgets its pushes. */

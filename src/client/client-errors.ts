@@ -67,3 +67,16 @@ export class ClientOverloadedError extends AnnalError {
   override readonly code = 'CLIENT_OVERLOADED';
   override name = 'ClientOverloadedError';
 }
+
+/** The persistent subscription group was deleted while this consumer was connected to it. */
+export class PersistentSubscriptionDeletedError extends AnnalError {
+  override readonly code = 'PERSISTENT_SUBSCRIPTION_DELETED';
+  override name = 'PersistentSubscriptionDeletedError';
+  readonly streamId: string;
+  readonly group: string;
+  constructor(streamId: string, group: string) {
+    super(`persistent subscription group '${group}' on '${streamId}' was deleted`);
+    this.streamId = streamId;
+    this.group = group;
+  }
+}

@@ -2,7 +2,8 @@
 // values). Relations between them are asserted when this module loads.
 
 import { assert } from '../util/assert.js';
-import { READ_PAGE_EVENTS_MAX } from '../protocol/wire/wire-limits.js';
+import { PROTOBUF_ELEMENTS_MAX, READ_PAGE_EVENTS_MAX } from '../protocol/wire/wire-limits.js';
+import { PERSISTENT_ACK_IDS_MAX, PERSISTENT_WINDOW_EVENTS_DEFAULT } from '../util/limits.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -45,6 +46,16 @@ export const FILTER_SEARCH_WINDOW_EVENTS = 32_768;
 export const SUBSCRIPTION_BUFFER_EVENTS_MAX = 1_024;
 /** Live events a subscription holds while it catches up or waits for its consumer; past this it unsubscribes and reads instead. */
 export const LIVE_QUEUE_EVENTS_MAX = 10_000;
+/** A persistent subscription's window (allowed_in_flight_messages) unless given: EventStoreDB clients' default. */
+export const PERSISTENT_BUFFER_SIZE_DEFAULT = PERSISTENT_WINDOW_EVENTS_DEFAULT;
+/**
+ * Deliveries of a persistent subscription not yet taken by its consumer, as a multiple of its
+ * window. Only redeliveries after the server's message timeout can pass the window; past this the
+ * oldest are dropped unacknowledged (the server delivers them again).
+ */
+export const PERSISTENT_BUFFER_WINDOWS_MAX = 2;
+/** Event ids in one PersistentSubscriptionAckEvents / NakEvents frame (acks made in one turn of the event loop go together). */
+export const PERSISTENT_ACK_IDS_PER_FRAME_MAX = 2_000;
 /** Correlation ids of stale subscriptions remembered so each is told to unsubscribe once. */
 export const STALE_SUBSCRIPTIONS_REMEMBERED_MAX = 1_024;
 
@@ -53,3 +64,4 @@ assert(SOCKET_BUFFER_BYTES_MAX <= SEND_QUEUE_BYTES_MAX, 'the socket buffer is pa
 assert(CATCH_UP_PAGE_EVENTS <= READ_PAGE_EVENTS, 'catch-up pages are protocol pages');
 assert(RECONNECT_DELAY_MS_DEFAULT <= RECONNECT_DELAY_MS_MAX, 'the backoff starts below its cap');
 assert(HEARTBEAT_CHECK_MS < HEARTBEAT_INTERVAL_MS_DEFAULT, 'the timer looks more often than the interval');
+assert(PERSISTENT_ACK_IDS_PER_FRAME_MAX <= PERSISTENT_ACK_IDS_MAX && PERSISTENT_ACK_IDS_PER_FRAME_MAX < PROTOBUF_ELEMENTS_MAX, 'an ack package is one call of the group and decodes within the element bound');

@@ -1,7 +1,7 @@
 // One client connection: frames in, packages decoded, requests dispatched concurrently (answers go
 // out as they complete, matched by correlation id; reads through a gate), heartbeats,
-// authentication, volatile subscriptions, and every way a misbehaving peer is cut off.
-// format-spec/protocol.md §8, §10.
+// authentication, volatile and persistent subscriptions, and every way a misbehaving peer is cut
+// off. format-spec/protocol.md §8, §9.6, §10.
 
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -10,6 +10,7 @@ import type { Logger } from '../../util/logger.js';
 import { ANONYMOUS, OPS_ROLE, isAdmin, type Principal } from '../../store/access.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { LiveFeed } from '../../store/live-feed.js';
+import type { PersistentSubscriptions } from '../../subscriptions/persistent/persistent-subscriptions.js';
 import { TcpCommand, commandName, isClientRequest } from '../wire/commands.js';
 import { LengthPrefixFramer } from '../wire/framer.js';
 import { ZERO_GUID } from '../wire/guid.js';
@@ -24,7 +25,8 @@ import { SendQueue } from './send-queue.js';
 import { REQUESTS_IN_FLIGHT_MAX, type ServerLimits } from './server-limits.js';
 import { Subscriptions } from './subscriptions.js';
 import { Transactions, deleteStream, writeEvents } from './write-operations.js';
-import { persistentSubscriptionReply } from './not-supported.js';
+import { PersistentConsumers } from './persistent-consumers.js';
+import { createGroup, deleteGroup, updateGroup } from './persistent-groups.js';
 
 /** Checks a login; null when it is unknown, wrong, disabled or throttled. */
 export interface Authenticator {
@@ -34,6 +36,8 @@ export interface Authenticator {
 export interface ServerContext {
   readonly store: EventStore;
   readonly feed: LiveFeed;
+  /** The persistent-subscription groups served. */
+  readonly persistent: PersistentSubscriptions;
   readonly transactions: Transactions;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
@@ -47,11 +51,23 @@ export interface ServerContext {
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 
+/** IdentifyClient's connection name, or '' when there is none or the payload does not decode (it is answered either way). */
+function connectionNameOf(payload: Uint8Array): string {
+  try {
+    return messages.IdentifyClient.decode(payload).connectionName ?? '';
+  } catch {
+    return '';
+  }
+}
+
 export class Connection {
   private readonly framer: LengthPrefixFramer;
   private readonly queue: SendQueue;
   private readonly reads: ReadGate;
   private readonly subscriptions: Subscriptions;
+  private readonly consumers: PersistentConsumers;
+  /** The name the client gave in IdentifyClient, if any. */
+  private clientName = '';
   private defaultPrincipal: Principal = ANONYMOUS;
   private inFlight = 0;
   private lastReceivedMs = Date.now();
@@ -65,9 +81,23 @@ export class Connection {
   constructor(private readonly socket: Socket, private readonly context: ServerContext, private readonly onClose: (connection: Connection) => void) {
     const { limits } = context;
     this.framer = new LengthPrefixFramer(context.assemblyBudget);
-    this.queue = new SendQueue(socket, (reason) => this.close(reason), limits, () => this.reads.admit());
+    this.queue = new SendQueue(socket, (reason) => this.close(reason), limits, () => {
+      this.reads.admit();
+      this.consumers.drain();
+    });
     this.reads = new ReadGate(limits.readsInFlightMax, limits.readStartQueueBytesMax, () => this.queue.bytes, () => this.updateFlow());
     this.subscriptions = new Subscriptions(context.store, context.feed, (frame) => this.queue.send(frame));
+    // Deliveries stay with their consumers while the peer is behind: a consumer whose connection
+    // cannot take more has, in effect, a full window, and the group serves its other consumers.
+    const deliveryPackagesMax = Math.floor(limits.sendQueuePackagesMax / 2);
+    this.consumers = new PersistentConsumers({
+      groups: context.persistent,
+      store: context.store,
+      logger: context.logger,
+      send: (frame) => this.queue.send(frame),
+      queueHasRoom: () => this.queue.bytes <= limits.persistentDeliveryQueueBytesMax && this.queue.packages <= deliveryPackagesMax,
+      consumerName: () => (this.clientName === '' ? this.remote : `${this.clientName} (${this.remote})`),
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.close(`socket error: ${error.message}`));
@@ -92,6 +122,7 @@ export class Connection {
     this.reads.close();
     this.framer.discard();
     this.subscriptions.closeAll();
+    this.consumers.closeAll();
     this.queue.flushNow();
     this.queue.close();
     if (reason !== null) this.context.logger.warn('closing a client connection', { remote: this.remote, reason });
@@ -219,7 +250,8 @@ export class Connection {
         this.reply(pkg.correlationId, { command: TcpCommand.Pong, payload: pkg.payload }, true);
         return;
       case TcpCommand.IdentifyClient:
-        this.context.logger.info('client identified', { remote: this.remote });
+        this.clientName = connectionNameOf(pkg.payload);
+        this.context.logger.info('client identified', { remote: this.remote, ...(this.clientName === '' ? {} : { name: this.clientName }) });
         this.reply(pkg.correlationId, { command: TcpCommand.ClientIdentified, payload: new Uint8Array(0) });
         return;
     }
@@ -313,17 +345,23 @@ export class Connection {
       case c.FilteredSubscribeToStream:
         return this.subscriptions.subscribeFiltered(pkg.correlationId, principal, messages.FilteredSubscribeToStream.decode(pkg.payload));
       case c.UnsubscribeFromStream:
-        return this.subscriptions.unsubscribe(pkg.correlationId);
+        return this.subscriptions.unsubscribe(pkg.correlationId) ?? this.consumers.unsubscribe(pkg.correlationId);
+      case c.CreatePersistentSubscription:
+        return createGroup(this.context.persistent, principal, messages.CreatePersistentSubscription.decode(pkg.payload));
+      case c.UpdatePersistentSubscription:
+        return updateGroup(this.context.persistent, principal, messages.UpdatePersistentSubscription.decode(pkg.payload));
+      case c.DeletePersistentSubscription:
+        return deleteGroup(this.context.persistent, principal, messages.DeletePersistentSubscription.decode(pkg.payload));
+      case c.ConnectToPersistentSubscription:
+        return this.consumers.connect(pkg.correlationId, principal, messages.ConnectToPersistentSubscription.decode(pkg.payload));
       case c.PersistentSubscriptionAckEvents:
+        return this.consumers.ack(pkg.correlationId, pkg.payload); // fire-and-forget: no answer
       case c.PersistentSubscriptionNakEvents:
-        return null; // fire-and-forget, and there is no persistent subscription to acknowledge to
+        return this.consumers.nak(pkg.correlationId, pkg.payload);
       case c.ScavengeDatabase:
         return this.startScavenge(principal);
-      default: {
-        const unsupported = persistentSubscriptionReply(pkg);
-        if (unsupported !== null) return unsupported;
+      default:
         return { command: c.NotHandled, payload: messages.NotHandled.encode({ reason: NotHandledReason.NotReady }) };
-      }
     }
   }
 

@@ -75,6 +75,11 @@ export class SendQueue {
     return this.queuedBytes;
   }
 
+  /** Packages queued and not yet wholly handed to the socket. */
+  get packages(): number {
+    return this.urgent.length + this.normal.length + (this.rest === null ? 0 : 1);
+  }
+
   /**
    * Date.now() since when the peer has not taken the bytes already handed to its socket (the
    * socket is waiting for a 'drain'), or 0 while it keeps up.

@@ -45,6 +45,14 @@ export const TRANSACTION_EVENTS_MAX = 100_000;
 export const TRANSACTION_IDLE_MS_MAX = 5 * 60_000;
 /** Volatile subscriptions one connection may hold. */
 export const SUBSCRIPTIONS_PER_CONNECTION_MAX = 1_000;
+/** Persistent-subscription consumers (ConnectToPersistentSubscription) one connection may hold. */
+export const PERSISTENT_SUBSCRIPTIONS_PER_CONNECTION_MAX = 1_000;
+/**
+ * A delivery to a persistent consumer enters the connection's send queue only while the queue holds
+ * at most this many bytes; otherwise it waits with its consumer (inside the consumer's window, so
+ * the group gives that consumer nothing more) until the peer has taken bytes.
+ */
+export const PERSISTENT_DELIVERY_QUEUE_BYTES_MAX = 16 * MiB;
 /** Events one read may return (EventStoreDB rejects larger pages). */
 export const READ_PAGE_EVENTS_MAX = 4096;
 /** Events a filtered $all read may examine when the client sets no search window. */
@@ -55,6 +63,8 @@ assert(READS_IN_FLIGHT_MAX <= REQUESTS_IN_FLIGHT_MAX, 'reads are requests');
 // of ~2.4 KiB): reads start below READ_START_QUEUE_BYTES_MAX and at most READS_IN_FLIGHT_MAX
 // pages can land on top of it before the queue is looked at again.
 assert(READ_START_QUEUE_BYTES_MAX + READS_IN_FLIGHT_MAX * 10 * MiB <= SEND_QUEUE_BYTES_MAX, 'pipelined pages of 10 MiB fit the send queue');
+// A delivery is one frame: added to a queue at its persistent bound, it cannot overflow the queue.
+assert(PERSISTENT_DELIVERY_QUEUE_BYTES_MAX + FRAME_BYTES_MAX <= SEND_QUEUE_BYTES_MAX, 'a delivery never overflows the send queue by itself');
 // Once the others let go, one frame of the largest size can always be assembled.
 assert(FRAME_ASSEMBLY_BYTES_MAX >= FRAME_BYTES_MAX, 'the assembly budget holds a largest frame');
 
@@ -80,6 +90,8 @@ export interface ServerLimits {
   readonly heartbeatIntervalMs: number;
   /** HEARTBEAT_TIMEOUT_MS */
   readonly heartbeatTimeoutMs: number;
+  /** PERSISTENT_DELIVERY_QUEUE_BYTES_MAX */
+  readonly persistentDeliveryQueueBytesMax: number;
 }
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
@@ -91,6 +103,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
   frameCompletionMsMax: FRAME_COMPLETION_MS_MAX,
   heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
   heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+  persistentDeliveryQueueBytesMax: PERSISTENT_DELIVERY_QUEUE_BYTES_MAX,
 });
 
 /** The defaults with `overrides` applied. Throws InvalidArgumentError for a value that is not a positive integer. */

@@ -1,12 +1,14 @@
 // The TCP (and TLS) listener of the EventStoreDB-compatible client protocol: accepts connections
-// up to CONNECTIONS_MAX and serves each with its own Connection over one shared store and one
-// shared budget of bytes in unfinished frames. format-spec/protocol.md §8, §10.
+// up to CONNECTIONS_MAX and serves each with its own Connection over one shared store, one set of
+// persistent-subscription groups and one shared budget of bytes in unfinished frames.
+// format-spec/protocol.md §8, §9.6, §10.
 
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../util/logger.js';
 import type { EventStore } from '../../store/event-store.js';
 import { LiveFeed } from '../../store/live-feed.js';
+import { PersistentSubscriptions } from '../../subscriptions/persistent/persistent-subscriptions.js';
 import { SharedAssemblyBudget } from './assembly-budget.js';
 import { Connection, type Authenticator } from './connection.js';
 import { CONNECTIONS_MAX, serverLimits, type ServerLimits } from './server-limits.js';
@@ -29,6 +31,12 @@ export interface TcpServerOptions {
    * server-limits.ts. Tests shrink them; servers rarely need to.
    */
   readonly limits?: Partial<ServerLimits>;
+  /**
+   * The persistent-subscription groups to serve, opened over the same store; the caller closes
+   * them after the server. Left out, the server opens its own at start and closes it at close.
+   * A store has one PersistentSubscriptions: servers sharing a store must share it too.
+   */
+  readonly persistentSubscriptions?: PersistentSubscriptions;
 }
 
 export class TcpServer {
@@ -38,15 +46,27 @@ export class TcpServer {
     private readonly server: net.Server,
     private readonly feed: LiveFeed,
     private readonly assemblyBudget: SharedAssemblyBudget,
+    /** The groups served (PersistentSubscriptions' list, info, replayParked work on them). */
+    readonly persistentSubscriptions: PersistentSubscriptions,
+    /** Set when the server opened the groups itself, and so closes them. */
+    private readonly ownPersistent: PersistentSubscriptions | null,
     readonly secure: boolean,
   ) {}
 
   /** Listens; resolves once the port is bound. Throws InvalidArgumentError for bad `limits`. */
   static async start(store: EventStore, options: TcpServerOptions): Promise<TcpServer> {
     const limits = serverLimits(options.limits);
-    const feed = await LiveFeed.start(store);
+    const ownPersistent = options.persistentSubscriptions === undefined ? await PersistentSubscriptions.open(store, { logger: options.logger }) : null;
+    const persistent = options.persistentSubscriptions ?? (ownPersistent as PersistentSubscriptions);
+    let feed: LiveFeed;
+    try {
+      feed = await LiveFeed.start(store);
+    } catch (error) {
+      await ownPersistent?.close();
+      throw error;
+    }
     const assemblyBudget = new SharedAssemblyBudget(limits.frameAssemblyBytesMax);
-    const context = { store, feed, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger, limits, assemblyBudget, scavenge: { running: null } };
+    const context = { store, feed, persistent, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger, limits, assemblyBudget, scavenge: { running: null } };
     let instance: TcpServer | undefined;
     const accept = (socket: net.Socket): void => {
       const self = instance!;
@@ -60,14 +80,20 @@ export class TcpServer {
     const server = options.tls ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, accept) : net.createServer(accept);
     // A TLS handshake that fails is that client's problem, not the server's.
     server.on('tlsClientError', (error: Error) => options.logger.warn('TLS handshake failed', { error: error.message }));
-    instance = new TcpServer(server, feed, assemblyBudget, options.tls !== undefined);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? DEFAULT_TCP_PORT, options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
+    instance = new TcpServer(server, feed, assemblyBudget, persistent, ownPersistent, options.tls !== undefined);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? DEFAULT_TCP_PORT, options.host ?? '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (error) {
+      feed.stop();
+      await ownPersistent?.close();
+      throw error;
+    }
     return instance;
   }
 
@@ -88,11 +114,15 @@ export class TcpServer {
     return this.assemblyBudget.bytes;
   }
 
-  /** Stops accepting, closes every connection and the live feed. The store stays open. */
+  /**
+   * Stops accepting, closes every connection (their persistent consumers leave their groups), the
+   * live feed, and the persistent-subscription groups if the server opened them. The store stays open.
+   */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const connection of [...this.connections]) connection.close(null);
     this.feed.stop();
     await closed;
+    await this.ownPersistent?.close();
   }
 }
