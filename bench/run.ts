@@ -1,5 +1,5 @@
-// `npm run bench`: runs the baseline, write (W1–W3), read (R1, R2), kernel (K1, K2) and protocol
-// (P1, P2) benchmarks in that order, writes bench/results/*.json and prints the summary table.
+// `npm run bench`: runs the baseline, write (W1–W3), read (R1, R2), kernel (K1, K2), protocol
+// (P1, P2) and subscription (SU0–SU6) benchmarks in that order, writes bench/results/*.json and prints the summary table.
 // Optional arguments pick groups: `node dist/bench/run.js writes reads kernels protocol`. The scale
 // group (S0–S6, bench/scale.ts) builds a large cached store, and the scavenge group (SC1–SC3,
 // bench/scavenge.ts) a 1.2 GB one, so they run only when named.
@@ -12,12 +12,13 @@ import { protocol } from './protocol.js';
 import { reads } from './reads.js';
 import { scale } from './scale.js';
 import { scavenge } from './scavenge.js';
+import { subscriptions } from './subscriptions.js';
 import { describe, describeBeside, printTable, rows, runContext, writeResult, writeSummary } from './report.js';
 import { W1_SLICES, w1Sequential, w2Concurrent, w3Pipelined, w3Sequential } from './writes.js';
 
-const GROUPS = ['writes', 'reads', 'kernels', 'protocol', 'scale', 'scavenge'] as const;
+const GROUPS = ['writes', 'reads', 'kernels', 'protocol', 'subscriptions', 'scale', 'scavenge'] as const;
 type Group = (typeof GROUPS)[number];
-const DEFAULT_GROUPS: readonly Group[] = ['writes', 'reads', 'kernels', 'protocol'];
+const DEFAULT_GROUPS: readonly Group[] = ['writes', 'reads', 'kernels', 'protocol', 'subscriptions'];
 
 const BASELINE_MS = caseMs(3000);
 const WRITE_MS = caseMs(3000);
@@ -110,6 +111,12 @@ async function main(): Promise<void> {
     for (const f of p) console.log(describeBeside(f, p.find((g) => g.id === f.comparedTo), syncsPerSecond));
     writeResult('protocol', { date: context.date, baselineSyncsPerSecond: syncsPerSecond, figures: p });
     figures.push(...p);
+  }
+  if (groups.has('subscriptions')) {
+    const s = await subscriptions({ durationMs: WRITE_MS, warmupMs: WARMUP_MS });
+    for (const f of s) console.log(describeBeside(f, s.find((g) => g.id === f.comparedTo), syncsPerSecond));
+    writeResult('subscriptions', { date: context.date, baselineSyncsPerSecond: syncsPerSecond, figures: s });
+    figures.push(...s);
   }
   if (groups.has('scale')) {
     const s = await scale({ durationMs: SCALE_MS, warmupMs: SCALE_WARMUP_MS });
