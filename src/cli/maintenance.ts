@@ -1,5 +1,6 @@
 // `annal reindex <dir>` (rebuild every index from the log, with a progress bar) and
-// `annal scavenge <dir>` (rewrite sealed chunks without the events no read can show).
+// `annal scavenge <dir>` (rewrite sealed chunks without the events no read can show, merging
+// neighbours left small).
 
 import cliProgress from 'cli-progress';
 import { EventStore } from '../annal.js';
@@ -52,8 +53,9 @@ export async function runScavenge(dir: string, maxBytesPerSecond: number | undef
   try {
     const result = await store.scavenge(maxBytesPerSecond === undefined ? {} : { maxBytesPerSecond });
     console.log(
-      `${dir}: scavenged ${result.chunksScanned} sealed chunks in ${result.durationMs.toFixed(0)} ms: ${result.chunksRewritten} rewritten, `
-      + `${result.eventsRemoved} events removed, ${(result.bytesReclaimed / (1024 * 1024)).toFixed(1)} MiB reclaimed`,
+      `${dir}: scavenged ${result.chunksScanned} sealed chunk files in ${result.durationMs.toFixed(0)} ms: ${result.chunksRewritten} rewritten `
+      + `(${result.chunksMerged} of them merging neighbours), ${result.eventsRemoved} events removed, ${(result.bytesReclaimed / (1024 * 1024)).toFixed(1)} MiB reclaimed; `
+      + `chunk files ${result.chunkFilesBefore} before, ${result.chunkFilesAfter} after`,
     );
   } finally {
     await store.close();

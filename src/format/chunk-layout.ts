@@ -1,4 +1,4 @@
-// Chunk file header and footer codecs, and chunk file names. format-spec/log.md §2 and §4.
+// Chunk file header and footer codecs, and chunk file names. format-spec/log.md §0, §2 and §4.
 // Pure: bytes in, values out; decoding failures are CorruptionErrors naming the file and offset.
 
 import { assert } from '../util/assert.js';
@@ -6,7 +6,13 @@ import { CorruptionError } from '../util/errors.js';
 import { POSITION_MAX } from '../util/limits.js';
 import type { Crc32c } from '../wasm/crc32c.js';
 
+/** Version of a chunk file that covers one chunk number: every chunk the writer creates. */
 export const FORMAT_VERSION = 1;
+/**
+ * Version of a chunk file a scavenge merged from several (§2.3, §9): it covers chunk numbers
+ * chunkNumber..lastChunkNumber. A version-1 reader refuses it rather than misread the directory.
+ */
+export const MERGED_FORMAT_VERSION = 2;
 
 // §2 chunk header, 128 bytes at offset 0.
 export const CHUNK_MAGIC = 'ANNALCHK';
@@ -17,6 +23,7 @@ const H_CHUNK_NUMBER = 16; // u64
 const H_FIRST_POSITION = 24; // u64
 const H_CHUNK_SIZE = 32; // u64 capacity: records end at or before this file offset
 const H_CREATED = 40; // i64 ms
+const H_LAST_CHUNK_NUMBER = 48; // u64, version 2 only (reserved zeros in version 1)
 const H_CRC = 124; // u32 CRC32C of [0, 124)
 
 // §4 chunk footer: fixed part, u32 offset per record, 16-byte trailer at the very end of the file.
@@ -33,7 +40,10 @@ const T_CRC = 4; // u32 CRC32C of footer bytes [0, footerBytes - 12)
 const T_MAGIC = 8;
 
 export interface ChunkHeader {
+  /** The first chunk number the file covers; its file name carries it. */
   chunkNumber: number;
+  /** The last chunk number it covers: chunkNumber, or more for a file merged by a scavenge (version 2). */
+  lastChunkNumber: number;
   firstPosition: number;
   chunkSizeBytes: number;
   createdMs: number;
@@ -66,10 +76,14 @@ function u64(dv: DataView, at: number): number {
 export function encodeChunkHeader(header: ChunkHeader, crc: Crc32c): Uint8Array {
   const bytes = new Uint8Array(CHUNK_HEADER_BYTES);
   const dv = new DataView(bytes.buffer);
+  assert(header.lastChunkNumber >= header.chunkNumber, 'a chunk file covers at least its own number');
+  const merged = header.lastChunkNumber > header.chunkNumber;
   bytes.set(CHUNK_MAGIC_BYTES, 0);
-  dv.setUint32(H_VERSION, FORMAT_VERSION, true);
+  // A file of one chunk keeps version 1, byte for byte: only merged files need a newer reader.
+  dv.setUint32(H_VERSION, merged ? MERGED_FORMAT_VERSION : FORMAT_VERSION, true);
   dv.setUint32(H_HEADER_BYTES, CHUNK_HEADER_BYTES, true);
   dv.setBigUint64(H_CHUNK_NUMBER, BigInt(header.chunkNumber), true);
+  if (merged) dv.setBigUint64(H_LAST_CHUNK_NUMBER, BigInt(header.lastChunkNumber), true);
   dv.setBigUint64(H_FIRST_POSITION, BigInt(header.firstPosition), true);
   dv.setBigUint64(H_CHUNK_SIZE, BigInt(header.chunkSizeBytes), true);
   dv.setBigInt64(H_CREATED, BigInt(Math.trunc(header.createdMs)), true);
@@ -87,16 +101,22 @@ export function decodeChunkHeader(bytes: Uint8Array, file: string, crc: Crc32c):
   const expectedCrc = dv.getUint32(H_CRC, true);
   const actualCrc = crc.of(bytes.subarray(0, H_CRC));
   if (expectedCrc !== actualCrc) fail(H_CRC, 'CRC mismatch', { expectedCrc, actualCrc });
-  if (dv.getUint32(H_VERSION, true) !== FORMAT_VERSION) fail(H_VERSION, `unsupported format version ${dv.getUint32(H_VERSION, true)}`);
+  const version = dv.getUint32(H_VERSION, true);
+  if (version !== FORMAT_VERSION && version !== MERGED_FORMAT_VERSION) fail(H_VERSION, `unsupported format version ${version}`);
   if (dv.getUint32(H_HEADER_BYTES, true) !== CHUNK_HEADER_BYTES) fail(H_HEADER_BYTES, 'unexpected header size');
+  const chunkNumber = u64(dv, H_CHUNK_NUMBER);
   const header = {
-    chunkNumber: u64(dv, H_CHUNK_NUMBER),
+    chunkNumber,
+    lastChunkNumber: version === MERGED_FORMAT_VERSION ? u64(dv, H_LAST_CHUNK_NUMBER) : chunkNumber,
     firstPosition: u64(dv, H_FIRST_POSITION),
     chunkSizeBytes: u64(dv, H_CHUNK_SIZE),
     createdMs: Number(dv.getBigInt64(H_CREATED, true)),
   };
   if (Number.isNaN(header.chunkNumber) || Number.isNaN(header.firstPosition) || Number.isNaN(header.chunkSizeBytes)) {
     fail(H_CHUNK_NUMBER, 'number out of range');
+  }
+  if (version === MERGED_FORMAT_VERSION && !(header.lastChunkNumber > header.chunkNumber)) {
+    fail(H_LAST_CHUNK_NUMBER, `a merged chunk file must cover chunks after ${header.chunkNumber}, not up to ${header.lastChunkNumber}`);
   }
   if (header.chunkSizeBytes <= CHUNK_HEADER_BYTES || header.chunkSizeBytes > 0xffffffff) fail(H_CHUNK_SIZE, 'chunk size out of range');
   return header;
@@ -159,7 +179,8 @@ export function decodeChunkFooter(bytes: Uint8Array, file: string, at: number, c
   };
 }
 
-// §2.1 file names: chunk-<number, at least 6 digits>.annal; a chunk being created has ".tmp" appended.
+// §0 file names: chunk-<number, at least 6 digits>.annal (a merged file is named by its first
+// chunk number); a chunk being created has ".tmp" appended.
 const CHUNK_NAME = /^chunk-(\d{6,})\.annal$/;
 
 export function chunkFileName(chunkNumber: number): string {

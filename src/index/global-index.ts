@@ -61,20 +61,26 @@ export class GlobalIndex {
   }
 
   /**
-   * Swaps in the offsets of a chunk rewritten by a scavenge (same positions, new offsets): every
-   * position keeps its record, only where it lies in the file changed.
+   * Swaps in the file a scavenge wrote for chunks firstChunkNumber..lastChunkNumber (one rewritten
+   * chunk, or several merged into one file named by the first): the same positions, from
+   * firstPosition on, at new offsets. Every position keeps its record; only where it lies changed.
+   * Synchronous, so no read sees part of the swap.
    */
-  replaceChunk(chunkNumber: number, offsets: ArrayLike<number>, endOffset: number): void {
-    const at = this.chunks.findIndex((c) => c.chunkNumber === chunkNumber);
-    assert(at >= 0, () => `chunk ${chunkNumber} is indexed`);
-    const chunk = this.chunks[at];
-    assert(offsets.length === chunk.offsets.length, () => `a rewritten chunk ${chunkNumber} keeps its ${chunk.offsets.length} positions`);
+  replaceChunks(firstChunkNumber: number, lastChunkNumber: number, firstPosition: number, offsets: ArrayLike<number>, endOffset: number): void {
+    let at = 0;
+    while (at < this.chunks.length && this.chunks[at].chunkNumber < firstChunkNumber) at++;
+    let end = at;
+    let count = 0;
+    while (end < this.chunks.length && this.chunks[end].chunkNumber <= lastChunkNumber) count += this.chunks[end++].offsets.length;
+    assert(offsets.length === count, () => `the file replacing chunks ${firstChunkNumber}..${lastChunkNumber} keeps their ${count} positions`);
+    assert(at === end || this.chunks[at].firstPosition === firstPosition, 'the new file starts where the old ones did');
     const list = new GrowableUint32Array(Math.max(4, offsets.length));
     for (let i = 0; i < offsets.length; i++) {
-      if (i > 0 && offsets[i] <= offsets[i - 1]) assert(false, `record offsets of chunk ${chunkNumber} increase`);
+      if (i > 0 && offsets[i] <= offsets[i - 1]) assert(false, `record offsets of chunk ${firstChunkNumber} increase`);
       list.push(offsets[i]);
     }
-    this.chunks[at] = { chunkNumber, firstPosition: chunk.firstPosition, offsets: list, endOffset };
+    // A chunk without records may have no entry (records are indexed as they come): so may the file.
+    this.chunks.splice(at, end - at, ...(offsets.length > 0 ? [{ chunkNumber: firstChunkNumber, firstPosition, offsets: list, endOffset }] : []));
   }
 
   /** Index into the chunk list of the chunk holding `position` (which must be indexed). */

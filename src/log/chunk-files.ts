@@ -18,7 +18,7 @@ export async function createChunk(
   const chunkNumber = chunks.count;
   const path = chunks.path(chunkNumber);
   const tmp = `${path}.tmp`;
-  const header = { chunkNumber, firstPosition, chunkSizeBytes, createdMs };
+  const header = { chunkNumber, lastChunkNumber: chunkNumber, firstPosition, chunkSizeBytes, createdMs };
   const handle = await fs.open(tmp, 'create');
   try {
     await handle.write(encodeChunkHeader(header, crc), 0);

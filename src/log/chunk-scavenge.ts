@@ -1,14 +1,17 @@
-// Rewriting one sealed chunk without the events that can no longer be read (format-spec/log.md §9):
-// each such record becomes a *hole* — header, stream id and trailer only, FLAG_SCAVENGED set — so
-// positions stay dense and every surviving event keeps its position, offset map and CRC rules.
-// The new file is written beside the old one, fdatasync'd, renamed over it and the directory
-// fsync'd: a crash at any point leaves the old chunk or the new one, never a mix.
+// Scavenging the sealed chunks of the log (format-spec/log.md §9). Each record no read can show any
+// more becomes a *hole* — header, stream id and trailer only, FLAG_SCAVENGED set — so positions
+// stay dense and every surviving event keeps its position and bytes; and neighbouring sealed files
+// whose records, so scavenged, fit in one chunk's capacity are merged into one file that covers
+// their chunk numbers. A new file is written beside the old ones, fdatasync'd, renamed over the
+// first of them and the directory fsync'd; only then are the others deleted and the directory
+// fsync'd again. A crash at any point leaves the old files or the new one (recovery, §6, deletes
+// the leftovers of a merge), never a mix.
 
 import { join } from 'node:path';
 import { assert } from '../util/assert.js';
 import { CorruptionError } from '../util/errors.js';
 import type { Crc32c } from '../wasm/crc32c.js';
-import { CHUNK_HEADER_BYTES, chunkFileName, encodeChunkFooter } from '../format/chunk-layout.js';
+import { CHUNK_HEADER_BYTES, chunkFileName, encodeChunkFooter, encodeChunkHeader, type ChunkHeader } from '../format/chunk-layout.js';
 import {
   FLAG_COMMIT, FLAG_ID_GIVEN, FLAG_SCAVENGED, RECORD_CREATED_AT, RECORD_CRC_AT, RECORD_CRC_FROM, RECORD_DATA_BYTES_AT,
   RECORD_EVENT_TYPE_BYTES_AT, RECORD_FLAGS_AT, RECORD_HEADER_BYTES, RECORD_LENGTH_AT, RECORD_METADATA_BYTES_AT, RECORD_POSITION_AT,
@@ -21,49 +24,142 @@ import { readFooterAtEnd } from './footer-reader.js';
 /** What a scavenge asks of each live record: true when the event can no longer be read. */
 export type RemoveDecision = (streamId: string, revision: number, createdMs: number) => boolean;
 
+/** A new file in place of the sealed files covering chunks firstChunkNumber..lastChunkNumber. */
+export interface ChunkSwap {
+  readonly firstChunkNumber: number;
+  readonly lastChunkNumber: number;
+  /** Position of its first record (that of the first file it replaces). */
+  readonly firstPosition: number;
+  /** File offset of each of its records, in position order: the same positions as before. */
+  readonly recordOffsets: Uint32Array;
+  readonly endOffset: number;
+  /** Per record turned into a hole: its stream id and the bytes it gave back. */
+  readonly removed: readonly { readonly streamId: string; readonly bytes: number }[];
+}
+
 export interface ScavengeHooks {
   /** Asked about every record that is not yet a hole (it may cache what it knows per stream). */
   readonly remove: RemoveDecision;
   /** Asked again, without a cache, about every record to be removed, just before the swap. */
   readonly stillRemove: RemoveDecision;
   /**
-   * Called synchronously when the new file replaces the old one, in the same turn as the chunk's
-   * handle is swapped: the caller moves its index to the new offsets there, so no read sees the
-   * new file through the old offsets. `removedBytes` lists, per holed record, its stream id and
-   * the bytes it gave back.
+   * Called synchronously when a new file replaces old ones, in the same turn as the chunk set
+   * swaps their handles: the caller moves its index to the new offsets there, so no read sees the
+   * new file through the old offsets.
    */
-  readonly swapped: (recordOffsets: Uint32Array, endOffset: number, removed: readonly { streamId: string; bytes: number }[]) => void;
+  readonly swapped: (swap: ChunkSwap) => void;
+  /**
+   * Awaited after each sealed file has been read and decided, with its size in bytes: the caller
+   * paces the scavenge here and may drop what it cached per file. Resolving false stops the
+   * scavenge: no further file is read, and files read but not yet written stay as they are.
+   */
+  readonly fileRead: (sizeBytes: number) => Promise<boolean>;
 }
 
-export interface ChunkScavengeResult {
-  readonly chunkNumber: number;
-  /** Records turned into holes by this pass. */
+export interface LogScavengeResult {
+  /** Sealed chunk files read (a merged file counts once). */
+  readonly filesScanned: number;
+  /** New files swapped in, each in place of one file or of several merged. */
+  readonly filesWritten: number;
+  /** Of those, the ones that merged two files or more. */
+  readonly filesMerged: number;
+  /** Files that are gone, merged into a neighbour: the log has this many files fewer. */
+  readonly filesRemoved: number;
+  /** Records turned into holes. */
   readonly eventsRemoved: number;
-  readonly bytesBefore: number;
-  readonly bytesAfter: number;
-  /** Whether the new file replaced the old one (false: nothing to remove, or metadata changed meanwhile). */
-  readonly rewritten: boolean;
+  /** Bytes of the files replaced minus bytes of the files that replaced them. */
+  readonly bytesReclaimed: number;
 }
 
 /** Records handled between two yields to the event loop, so appends and reads go on. */
 const RECORDS_PER_SLICE = 500;
 /** Bytes of the chunk read between two yields to the event loop. */
 const READ_SLICE_BYTES = 4 * 1024 * 1024;
-/** The suffix of a chunk being rewritten; recovery removes leftover `.tmp` files. */
+/** The suffix of a chunk file being written by a scavenge; recovery removes leftover `.tmp` files. */
 const SCAVENGE_TEMP_SUFFIX = '.scavenge.tmp';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+interface Decided {
+  readonly index: number;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly createdMs: number;
+  /** Bytes the record gives back as a hole. */
+  readonly bytes: number;
+}
+
+/** One sealed file, read, checked and decided. */
+interface ReadFile {
+  readonly chunk: ChunkInfo;
+  readonly sizeBytes: number;
+  /** The file's header and records, as read. */
+  readonly old: Buffer;
+  readonly offsets: Uint32Array;
+  readonly decided: readonly Decided[];
+  /** Bytes its records take once the decided ones are holes. */
+  readonly bodyBytesAfter: number;
+}
+
+/** A file's records as they go into the new file: survivors as they were, holes. */
+interface Member {
+  readonly chunk: ChunkInfo;
+  readonly sizeBytes: number;
+  readonly body: Buffer;
+  /** Offset of each record in `body`. */
+  readonly offsets: Uint32Array;
+  readonly decided: readonly Decided[];
+}
+
+interface Totals {
+  filesScanned: number;
+  filesWritten: number;
+  filesMerged: number;
+  filesRemoved: number;
+  eventsRemoved: number;
+  bytesReclaimed: number;
+}
+
 /**
- * Scavenges sealed chunk `chunkNumber` (never the active one): reads it whole, checks every
- * record's CRC (CorruptionError otherwise: damage is never copied), asks `remove` about every
- * record that is not already a hole, and when at least one goes, writes the new chunk and swaps
- * its handle into `chunks`. Returns what it did; the caller updates its global index.
+ * Scavenges the files sealed when it starts (never the active chunk, nor chunks sealed meanwhile):
+ * reads each whole, checks every record's CRC and position (CorruptionError otherwise: damage is
+ * never copied, and nothing more is written), asks `remove` about every record that is not already
+ * a hole. Walking the files in order, it gathers neighbours while their records, holes made, fit
+ * in the first one's capacity; a gathering of several files, or one file with a record to remove,
+ * is written as one new file and swapped into `chunks`. Returns what it did.
  */
-export async function scavengeChunk(fs: FileSystem, chunks: ChunkSet, chunkNumber: number, crc: Crc32c, hooks: ScavengeHooks): Promise<ChunkScavengeResult> {
-  const chunk = chunks.get(chunkNumber);
-  assert(chunk.sealed && chunkNumber < chunks.count - 1, () => `chunk ${chunkNumber} is sealed and not the active one`);
-  const fileName = chunkFileName(chunkNumber);
+export async function scavengeLog(fs: FileSystem, chunks: ChunkSet, crc: Crc32c, hooks: ScavengeHooks): Promise<LogScavengeResult> {
+  const sealed = chunks.all().slice(0, -1);
+  const totals: Totals = { filesScanned: 0, filesWritten: 0, filesMerged: 0, filesRemoved: 0, eventsRemoved: 0, bytesReclaimed: 0 };
+  let group: Member[] = [];
+  let groupBodyBytes = 0;
+  for (const chunk of sealed) {
+    const read = await readAndDecide(chunk, crc, hooks.remove);
+    totals.filesScanned++;
+    const goOn = await hooks.fileRead(read.sizeBytes);
+    if (!goOn) return totals;
+    // The group is written before this file's records are compacted, so that at most one group
+    // (≤ one chunk's capacity) and one file's bytes are held at once.
+    if (group.length > 0 && CHUNK_HEADER_BYTES + groupBodyBytes + read.bodyBytesAfter > group[0].chunk.header.chunkSizeBytes) {
+      await writeGroup(fs, chunks, group, crc, hooks, totals);
+      group = [];
+      groupBodyBytes = 0;
+    }
+    group.push(await compact(read, crc));
+    groupBodyBytes += read.bodyBytesAfter;
+  }
+  await writeGroup(fs, chunks, group, crc, hooks, totals);
+  return totals;
+}
+
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Reads sealed file `chunk` whole, checks every record and decides which become holes. */
+async function readAndDecide(chunk: ChunkInfo, crc: Crc32c, remove: RemoveDecision): Promise<ReadFile> {
+  assert(chunk.sealed, () => `${chunk.fileName} is sealed`);
+  const fileName = chunk.fileName;
   const size = chunk.handle.size();
   const footer = readFooterAtEnd(chunk.handle, fileName, size, crc);
   if (footer === null) throw new CorruptionError({ file: fileName, offset: size, reason: 'a sealed chunk has no valid footer at its end' });
@@ -77,8 +173,11 @@ export async function scavengeChunk(fs: FileSystem, chunks: ChunkSet, chunkNumbe
   }
   const view = new DataView(old.buffer, old.byteOffset, old.length);
   const offsets = footer.recordOffsets;
-  const holes = new Uint8Array(offsets.length);
+  if (offsets.length !== chunk.nextPosition - chunk.header.firstPosition) {
+    throw new CorruptionError({ file: fileName, offset: size, reason: `footer maps ${offsets.length} records, the log holds ${chunk.nextPosition - chunk.header.firstPosition} in this file` });
+  }
   const decided: Decided[] = [];
+  let bodyBytesAfter = endOffset - CHUNK_HEADER_BYTES;
   let streamAt = -1;
   let streamBytes = 0;
   let streamId = '';
@@ -103,70 +202,100 @@ export async function scavengeChunk(fs: FileSystem, chunks: ChunkSet, chunkNumbe
     streamAt = thisStreamAt;
     const revision = Number(view.getBigUint64(at + RECORD_REVISION_AT, true));
     const createdMs = Number(view.getBigInt64(at + RECORD_CREATED_AT, true));
-    if (hooks.remove(streamId, revision, createdMs)) {
-      holes[i] = 1;
-      decided.push({ index: i, streamId, revision, createdMs });
+    if (remove(streamId, revision, createdMs)) {
+      const bytes = length - (RECORD_HEADER_BYTES + thisStreamBytes + RECORD_TRAILER_BYTES);
+      decided.push({ index: i, streamId, revision, createdMs, bytes });
+      bodyBytesAfter -= bytes;
     }
   }
-  if (decided.length === 0) return { chunkNumber, eventsRemoved: 0, bytesBefore: size, bytesAfter: size, rewritten: false };
-  return rewrite(fs, chunks, chunk, old, offsets, holes, decided, size, crc, hooks);
+  return { chunk, sizeBytes: size, old, offsets, decided, bodyBytesAfter };
 }
 
-interface Decided {
-  readonly index: number;
-  readonly streamId: string;
-  readonly revision: number;
-  readonly createdMs: number;
-}
-
-function yieldTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-async function rewrite(
-  fs: FileSystem, chunks: ChunkSet, chunk: ChunkInfo, old: Buffer, offsets: Uint32Array, holes: Uint8Array, decided: readonly Decided[],
-  sizeBefore: number, crc: Crc32c, hooks: ScavengeHooks,
-): Promise<ChunkScavengeResult> {
+/** The file's records with the decided ones made holes, back to back from offset 0. */
+async function compact(read: ReadFile, crc: Crc32c): Promise<Member> {
+  const { chunk, sizeBytes, old, offsets, decided } = read;
+  if (decided.length === 0) {
+    // Nothing removed: the records go as they are (a view of what was read, no copy).
+    return { chunk, sizeBytes, body: old.subarray(CHUNK_HEADER_BYTES), offsets: offsets.map((at) => at - CHUNK_HEADER_BYTES), decided };
+  }
   const view = new DataView(old.buffer, old.byteOffset, old.length);
-  const body = Buffer.allocUnsafe(old.length);
-  old.copy(body, 0, 0, CHUNK_HEADER_BYTES);
+  const body = Buffer.allocUnsafe(read.bodyBytesAfter);
   const newOffsets = new Uint32Array(offsets.length);
-  let out = CHUNK_HEADER_BYTES;
-  let bodyChecksum = 0;
+  let out = 0;
+  let next = 0;
   for (let i = 0; i < offsets.length; i++) {
     if (i > 0 && i % RECORDS_PER_SLICE === 0) await yieldTurn();
     const at = offsets[i];
     const length = view.getUint32(at + RECORD_LENGTH_AT, true);
     newOffsets[i] = out;
-    let written = length;
-    if (holes[i] === 0) {
+    if (next >= decided.length || decided[next].index !== i) {
       old.copy(body, out, at, at + length);
-    } else {
-      const streamBytes = view.getUint16(at + RECORD_STREAM_ID_BYTES_AT, true);
-      const holeBytes = RECORD_HEADER_BYTES + streamBytes + RECORD_TRAILER_BYTES;
-      old.copy(body, out, at, at + RECORD_HEADER_BYTES + streamBytes);
-      const hole = new DataView(body.buffer, body.byteOffset + out, holeBytes);
-      hole.setUint32(RECORD_LENGTH_AT, holeBytes, true);
-      hole.setUint16(RECORD_FLAGS_AT, (view.getUint16(at + RECORD_FLAGS_AT, true) & (FLAG_COMMIT | FLAG_ID_GIVEN)) | FLAG_SCAVENGED, true);
-      hole.setUint16(RECORD_EVENT_TYPE_BYTES_AT, 0, true);
-      hole.setUint32(RECORD_METADATA_BYTES_AT, 0, true);
-      hole.setUint32(RECORD_DATA_BYTES_AT, 0, true);
-      hole.setUint32(holeBytes - RECORD_TRAILER_BYTES, holeBytes, true);
-      hole.setUint32(RECORD_CRC_AT, crc.of(body.subarray(out + RECORD_CRC_FROM, out + holeBytes)), true);
-      written = holeBytes;
+      out += length;
+      continue;
     }
-    // The footer's body checksum chains the length and CRC fields of every record (log.md §4).
-    bodyChecksum = crc.of(body.subarray(out, out + RECORD_CRC_FROM), bodyChecksum);
-    out += written;
+    next++;
+    const streamBytes = view.getUint16(at + RECORD_STREAM_ID_BYTES_AT, true);
+    const holeBytes = RECORD_HEADER_BYTES + streamBytes + RECORD_TRAILER_BYTES;
+    old.copy(body, out, at, at + RECORD_HEADER_BYTES + streamBytes);
+    const hole = new DataView(body.buffer, body.byteOffset + out, holeBytes);
+    hole.setUint32(RECORD_LENGTH_AT, holeBytes, true);
+    hole.setUint16(RECORD_FLAGS_AT, (view.getUint16(at + RECORD_FLAGS_AT, true) & (FLAG_COMMIT | FLAG_ID_GIVEN)) | FLAG_SCAVENGED, true);
+    hole.setUint16(RECORD_EVENT_TYPE_BYTES_AT, 0, true);
+    hole.setUint32(RECORD_METADATA_BYTES_AT, 0, true);
+    hole.setUint32(RECORD_DATA_BYTES_AT, 0, true);
+    hole.setUint32(holeBytes - RECORD_TRAILER_BYTES, holeBytes, true);
+    hole.setUint32(RECORD_CRC_AT, crc.of(body.subarray(out + RECORD_CRC_FROM, out + holeBytes)), true);
+    out += holeBytes;
   }
-  const footer = encodeChunkFooter({ recordCount: offsets.length, nextPosition: chunk.nextPosition, bodyBytes: out - CHUNK_HEADER_BYTES, bodyChecksum, recordOffsets: newOffsets }, crc);
-  const fileName = chunkFileName(chunk.header.chunkNumber);
-  const path = chunks.path(chunk.header.chunkNumber);
+  assert(out === body.length && next === decided.length, 'the compacted records take the bytes counted for them');
+  return { chunk, sizeBytes, body, offsets: newOffsets, decided };
+}
+
+/**
+ * Writes `group` (neighbouring sealed files, in order) as one new file named by its first chunk
+ * number and swaps it in — unless it is one file with nothing to remove, or the metadata changed
+ * meanwhile so that a decided record is readable again (then nothing changes; a later scavenge
+ * sees the files again).
+ */
+async function writeGroup(fs: FileSystem, chunks: ChunkSet, group: readonly Member[], crc: Crc32c, hooks: ScavengeHooks, totals: Totals): Promise<void> {
+  if (group.length === 0 || (group.length === 1 && group[0].decided.length === 0)) return;
+  const first = group[0].chunk;
+  const last = group[group.length - 1].chunk;
+  const header: ChunkHeader = {
+    chunkNumber: first.header.chunkNumber,
+    lastChunkNumber: last.header.lastChunkNumber,
+    firstPosition: first.header.firstPosition,
+    chunkSizeBytes: first.header.chunkSizeBytes,
+    createdMs: first.header.createdMs,
+  };
+  const recordCount = group.reduce((sum, m) => sum + m.offsets.length, 0);
+  const recordOffsets = new Uint32Array(recordCount);
+  let out = CHUNK_HEADER_BYTES;
+  let k = 0;
+  let bodyChecksum = 0;
+  for (const member of group) {
+    for (let i = 0; i < member.offsets.length; i++) {
+      if (k > 0 && k % (RECORDS_PER_SLICE * 8) === 0) await yieldTurn();
+      const at = member.offsets[i];
+      recordOffsets[k++] = out + at;
+      // The footer's body checksum chains the length and CRC fields of every record (log.md §4).
+      bodyChecksum = crc.of(member.body.subarray(at, at + RECORD_CRC_FROM), bodyChecksum);
+    }
+    out += member.body.length;
+  }
+  assert(out <= header.chunkSizeBytes, () => `the new file's records end at ${out}, within its capacity ${header.chunkSizeBytes}`);
+  const footer = encodeChunkFooter({ recordCount, nextPosition: last.nextPosition, bodyBytes: out - CHUNK_HEADER_BYTES, bodyChecksum, recordOffsets }, crc);
+  const fileName = chunkFileName(header.chunkNumber);
   const temp = join(chunks.dir, `${fileName}${SCAVENGE_TEMP_SUFFIX}`);
   await fs.unlink(temp).catch(() => undefined);
   const handle = await fs.open(temp, 'create');
   try {
-    await handle.write(body.subarray(0, out), 0);
+    await handle.write(encodeChunkHeader(header, crc), 0);
+    let at = CHUNK_HEADER_BYTES;
+    for (const member of group) {
+      await handle.write(member.body, at);
+      at += member.body.length;
+    }
     await handle.write(footer, out);
     await handle.datasync();
   } finally {
@@ -174,23 +303,33 @@ async function rewrite(
   }
   const reopened = await fs.open(temp, 'read');
   // The decisions were made before the file was written; metadata appended meanwhile (a raised
-  // $maxCount, say) may have made some of those events readable again: then this chunk is left
-  // as it is (a later scavenge sees it again).
-  if (decided.some((d) => !hooks.stillRemove(d.streamId, d.revision, d.createdMs))) {
+  // $maxCount, say) may have made some of those events readable again: then the files are left
+  // as they are (a later scavenge sees them again).
+  if (group.some((m) => m.decided.some((d) => !hooks.stillRemove(d.streamId, d.revision, d.createdMs)))) {
     await reopened.close();
     await fs.unlink(temp);
-    return { chunkNumber: chunk.header.chunkNumber, eventsRemoved: 0, bytesBefore: sizeBefore, bytesAfter: sizeBefore, rewritten: false };
+    return;
   }
-  await fs.rename(temp, path);
+  // The new file is complete and durable before its name is: the rename makes it the log's file
+  // for all its chunk numbers at once (recovery ignores, then deletes, the old files it covers).
+  await fs.rename(temp, chunks.path(header.chunkNumber));
   await fs.syncDir(chunks.dir);
-  // One synchronous step: the handle, the end and (in `swapped`) the caller's offsets move together.
-  const previous = chunk.handle;
-  chunk.handle = reopened;
-  chunk.endOffset = out;
-  hooks.swapped(newOffsets, out, decided.map((d) => {
-    const at = offsets[d.index];
-    return { streamId: d.streamId, bytes: view.getUint32(at + RECORD_LENGTH_AT, true) - (RECORD_HEADER_BYTES + view.getUint16(at + RECORD_STREAM_ID_BYTES_AT, true) + RECORD_TRAILER_BYTES) };
-  }));
-  await previous.close();
-  return { chunkNumber: chunk.header.chunkNumber, eventsRemoved: decided.length, bytesBefore: sizeBefore, bytesAfter: out + footer.length, rewritten: true };
+  const merged: ChunkInfo = { header, fileName, handle: reopened, sealed: true, endOffset: out, nextPosition: last.nextPosition };
+  // One synchronous step: the handles, the ends and (in `swapped`) the caller's offsets move together.
+  const replaced = chunks.replace(merged);
+  hooks.swapped({
+    firstChunkNumber: header.chunkNumber, lastChunkNumber: header.lastChunkNumber, firstPosition: header.firstPosition, recordOffsets, endOffset: out,
+    removed: group.flatMap((m) => m.decided.map((d) => ({ streamId: d.streamId, bytes: d.bytes }))),
+  });
+  for (const old of replaced) await old.handle.close();
+  totals.filesWritten++;
+  totals.eventsRemoved += group.reduce((sum, m) => sum + m.decided.length, 0);
+  totals.bytesReclaimed += group.reduce((sum, m) => sum + m.sizeBytes, 0) - (out + footer.length);
+  if (group.length === 1) return;
+  totals.filesMerged++;
+  totals.filesRemoved += group.length - 1;
+  // Only once the rename is durable may the merged files go: until then a power loss can bring
+  // back the old first file, which needs the others.
+  for (const member of group.slice(1)) await fs.unlink(chunks.path(member.chunk.header.chunkNumber));
+  await fs.syncDir(chunks.dir);
 }

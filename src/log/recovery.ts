@@ -15,6 +15,7 @@ import { StopReason, stopReasonName } from '../format/record-layout.js';
 import { CheckpointFile } from './checkpoint-file.js';
 import { createChunk } from './chunk-files.js';
 import { ChunkScanner, type ChunkScan, type SpanVisitor } from './chunk-scanner.js';
+import { resolveChunkFiles } from './chunk-directory.js';
 import { ChunkSet, type ChunkInfo } from './chunk-set.js';
 import { readFully, type FileHandle, type FileSystem } from './file-system.js';
 import { readFooterAt, readFooterAtEnd } from './footer-reader.js';
@@ -66,22 +67,20 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
   await fs.mkdir(dir);
   const names = await fs.readdir(dir);
   await removeUnfinishedFiles(fs, dir, names);
+  const numbers = names.map(parseChunkFileName).filter((n): n is number => n !== null).sort((a, b) => a - b);
+  const { files, superseded } = await chunkFiles(options, numbers);
   // What this process sees may not all be durable: a previous run in this boot may have renamed a
   // file or written data whose fsync then failed. Make the directory durable before trusting it,
   // or a later power loss could take away a chunk the recovered log goes on writing to.
   await fs.syncDir(dir);
-  const numbers = names.map(parseChunkFileName).filter((n): n is number => n !== null).sort((a, b) => a - b);
-  numbers.forEach((n, i) => {
-    if (n !== i) throw new CorruptionError({ file: chunkFileName(i), offset: 0, reason: 'missing chunk file (chunks are numbered densely from 0)' });
-  });
   const { file: checkpointFile, checkpoint } = await CheckpointFile.open(fs, dir, options.crc, names.includes(CHECKPOINT_FILE));
-  if (checkpoint === null && numbers.length > 0) {
+  if (checkpoint === null && files.length > 0) {
     logger.warn('checkpoint missing or unreadable: only sealed chunks count as durable for this recovery', { dir });
   }
   const chunks = new ChunkSet(dir);
   const scanner = new ChunkScanner(options.wasm, options.maxRecordBytes, options.maxTransactionBytes);
   try {
-    if (numbers.length === 0) {
+    if (files.length === 0) {
       if (checkpoint && checkpoint.nextPosition > 0) {
         throw new CorruptionError({ file: CHECKPOINT_FILE, offset: 0, reason: `checkpoint names ${checkpoint.nextPosition} durable events but no chunk exists` });
       }
@@ -91,14 +90,17 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
     let nextPosition = 0;
     let last: { scan: ChunkScan; chunk: ChunkInfo; bodyChecksum: number } | null = null;
     let truncatedBytes = 0;
-    for (const chunkNumber of numbers) {
-      const isLast = chunkNumber === numbers.length - 1;
+    for (const [fileIndex, { chunkNumber, lastChunkNumber }] of files.entries()) {
+      const isLast = fileIndex === files.length - 1;
+      // A merged file (log.md §9) was complete and durable before it was renamed into place: it is
+      // never the active chunk, and a damaged footer in it is damage, not a seal cut short.
+      const merged = lastChunkNumber > chunkNumber;
       const fileName = chunkFileName(chunkNumber);
       const handle = await fs.open(join(dir, fileName), isLast ? 'readwrite' : 'read', { syncWrites: isLast });
       try {
         // Chunks before the checkpoint's were made durable (sealed and fsync'd) before it was
         // written; later ones are fsync'd now, before their contents are trusted (see above).
-        if (checkpoint === null || chunkNumber >= checkpoint.chunkNumber) await handle.sync();
+        if (checkpoint === null || lastChunkNumber >= checkpoint.chunkNumber) await handle.sync();
         const header = readHeader(handle, fileName, chunkNumber, nextPosition, options.crc);
         const sealedFooter = isLast ? null : durableSealedFooter(options, handle, fileName, header, checkpoint);
         const indexedBefore = options.indexedBefore ?? 0;
@@ -110,7 +112,7 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
           const chunk: ChunkInfo = { header, fileName, handle, sealed: true, endOffset, nextPosition: indexed.nextPosition };
           chunks.add(chunk);
           nextPosition = indexed.nextPosition;
-          options.progress?.(chunkNumber + 1, numbers.length);
+          options.progress?.(fileIndex + 1, files.length);
           continue;
         }
         let bodyChecksum = 0;
@@ -124,12 +126,12 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
         }, sealedFooter === null);
         // The footer found at the file's end is the one after the records when the scan agrees
         // (checkSealed compares every field): it is not read a second time.
-        const footer = sealedFooter ?? (isLast ? lastChunkFooter(handle, fileName, scan.endOffset, options) : readFooterAt(handle, fileName, scan.endOffset, options.crc));
+        const footer = sealedFooter ?? (isLast && !merged ? lastChunkFooter(handle, fileName, scan.endOffset, options) : readFooterAt(handle, fileName, scan.endOffset, options.crc));
         const chunk: ChunkInfo = { header, fileName, handle, sealed: footer !== null, endOffset: scan.endOffset, nextPosition: scan.nextPosition };
         if (footer) {
           checkSealed(fileName, scan, footer, bodyChecksum);
-        } else if (!isLast) {
-          throw scanError(fileName, scan, 'a chunk before the last has no valid footer after its records (damaged or never sealed)');
+        } else if (!isLast || merged) {
+          throw scanError(fileName, scan, merged ? 'a merged chunk has no valid footer after its records' : 'a chunk before the last has no valid footer after its records (damaged or never sealed)');
         } else {
           truncatedBytes = await settleActiveTail(options, handle, fileName, header, scan, checkpoint);
         }
@@ -137,13 +139,14 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
         nextPosition = scan.nextPosition;
         last = { scan, chunk, bodyChecksum };
         if (chunk.sealed && !isLast) await options.afterSealedChunk?.();
-        options.progress?.(chunkNumber + 1, numbers.length);
+        options.progress?.(fileIndex + 1, files.length);
       } catch (error) {
         await handle.close();
         throw error;
       }
     }
-    if (checkpoint && checkpoint.chunkNumber >= numbers.length) {
+    await removeMergeLeftovers(options, superseded);
+    if (checkpoint && checkpoint.chunkNumber >= chunks.count) {
       throw new CorruptionError({ file: chunkFileName(checkpoint.chunkNumber), offset: 0, reason: 'chunk named by the checkpoint is missing' });
     }
     if (last!.chunk.sealed) {
@@ -202,6 +205,72 @@ function lastChunkFooter(handle: FileHandle, fileName: string, endOffset: number
     options.logger.warn('the last chunk has a damaged footer (a seal cut short): it stays the active chunk', { file: fileName, reason: error.reason });
     return null;
   }
+}
+
+/**
+ * The chunk files that make up the log (log.md §6 step 2): numbered densely from 0, a merged file
+ * covering several numbers. Files that a lower-numbered merged file covers are returned apart:
+ * inputs of the merge that wrote it, left behind by a crash before their removal.
+ */
+async function chunkFiles(options: RecoveryOptions, numbers: readonly number[]): Promise<{ files: { chunkNumber: number; lastChunkNumber: number }[]; superseded: readonly SupersededFile[] }> {
+  const errors = new Map<number, CorruptionError>();
+  const ranges = new Map<number, number | null>();
+  for (const chunkNumber of numbers) {
+    const fileName = chunkFileName(chunkNumber);
+    const handle = await options.fs.open(join(options.dir, fileName), 'read');
+    try {
+      const bytes = new Uint8Array(CHUNK_HEADER_BYTES);
+      const header = decodeChunkHeader(bytes.subarray(0, readFully(handle, bytes, 0, CHUNK_HEADER_BYTES, 0)), fileName, options.crc);
+      if (header.chunkNumber !== chunkNumber) throw new CorruptionError({ file: fileName, offset: 16, reason: `chunk header names chunk ${header.chunkNumber}` });
+      ranges.set(chunkNumber, header.lastChunkNumber);
+    } catch (error) {
+      if (!(error instanceof CorruptionError)) throw error;
+      errors.set(chunkNumber, error);
+      ranges.set(chunkNumber, null);
+    } finally {
+      await handle.close();
+    }
+  }
+  const resolved = resolveChunkFiles(numbers, (n) => ranges.get(n)!);
+  const problems: [number, CorruptionError][] = [
+    ...resolved.files.flatMap((f): [number, CorruptionError][] => (errors.has(f.chunkNumber) ? [[f.chunkNumber, errors.get(f.chunkNumber)!]] : [])),
+    ...resolved.overlapping.map(({ file, coveredBy }): [number, CorruptionError] => [file.chunkNumber, new CorruptionError({
+      file: chunkFileName(file.chunkNumber), offset: 0,
+      reason: `${chunkFileName(coveredBy.chunkNumber)} covers chunks ${coveredBy.chunkNumber}..${coveredBy.lastChunkNumber}, and this file lies inside that range but ` +
+        (file.lastChunkNumber === null ? `its header is damaged (${errors.get(file.chunkNumber)?.reason})` : `reaches chunk ${file.lastChunkNumber}`),
+    })]),
+    ...resolved.missing.map((n): [number, CorruptionError] => [n, new CorruptionError({ file: chunkFileName(n), offset: 0, reason: 'missing chunk file (chunks are numbered densely from 0)' })]),
+  ];
+  // The lowest-numbered problem first, as a walk through the chunks would meet it.
+  problems.sort((a, b) => a[0] - b[0]);
+  if (problems.length > 0) throw problems[0][1];
+  return {
+    files: resolved.files.map((f) => ({ chunkNumber: f.chunkNumber, lastChunkNumber: f.lastChunkNumber! })),
+    superseded: resolved.superseded.map(({ file, coveredBy }) => ({ chunkNumber: file.chunkNumber, coveredBy: coveredBy.chunkNumber, coveredTo: coveredBy.lastChunkNumber! })),
+  };
+}
+
+interface SupersededFile {
+  readonly chunkNumber: number;
+  /** The merged file that holds its records, and the last chunk number that file covers. */
+  readonly coveredBy: number;
+  readonly coveredTo: number;
+}
+
+/**
+ * Deletes the files a merged file covers (log.md §9: the merged file was durable before it was
+ * renamed into place, so it holds every record they held), once the log they are left out of has
+ * been recovered, and fsyncs the directory.
+ */
+async function removeMergeLeftovers(options: RecoveryOptions, superseded: readonly SupersededFile[]): Promise<void> {
+  if (superseded.length === 0) return;
+  for (const { chunkNumber, coveredBy, coveredTo } of superseded) {
+    options.logger.warn('deleting a chunk file left over from a merging scavenge: a merged file covers it', {
+      file: chunkFileName(chunkNumber), mergedInto: chunkFileName(coveredBy), chunks: `${coveredBy}..${coveredTo}`,
+    });
+    await options.fs.unlink(join(options.dir, chunkFileName(chunkNumber)));
+  }
+  await options.fs.syncDir(options.dir);
 }
 
 async function removeUnfinishedFiles(fs: FileSystem, dir: string, names: string[]): Promise<void> {

@@ -17,7 +17,7 @@ import { LogWriter } from '../log/log-writer.js';
 import { LogReader } from '../log/log-reader.js';
 import { StoreLock } from '../log/store-lock.js';
 import type { ChunkSet } from '../log/chunk-set.js';
-import { scavengeChunk } from '../log/chunk-scavenge.js';
+import { scavengeLog } from '../log/chunk-scavenge.js';
 import { StoreIndexes } from '../index/store-indexes.js';
 import { BlockCache } from '../index/block-cache.js';
 import { PersistedIndexes } from '../index/persisted-indexes.js';
@@ -97,9 +97,15 @@ export interface ScavengeOptions {
 }
 
 export interface ScavengeResult {
-  /** Sealed chunks looked at (the active chunk never is). */
+  /** Sealed chunk files looked at (the active chunk never is; a merged file counts once). */
   readonly chunksScanned: number;
+  /** New chunk files swapped in, each in place of one file or of several merged into it. */
   readonly chunksRewritten: number;
+  /** Of those, the files that merged two or more neighbours. */
+  readonly chunksMerged: number;
+  /** Chunk files of the log (the active one included) when the scavenge began and when it ended. */
+  readonly chunkFilesBefore: number;
+  readonly chunkFilesAfter: number;
   /** Events turned into holes by this scavenge. */
   readonly eventsRemoved: number;
   /** Bytes of chunk files before minus after. */
@@ -600,48 +606,51 @@ export class EventStore {
   private async runScavenge(maxBytesPerSecond: number | null): Promise<ScavengeResult> {
     const started = performance.now();
     const { chunks, indexes, crc } = this.parts;
-    // Chunks sealed when the scavenge starts; the active one (and any sealed later) is left alone.
-    const sealed = chunks.count - 1;
-    let chunksRewritten = 0;
-    let eventsRemoved = 0;
-    let bytesReclaimed = 0;
-    let chunksScanned = 0;
-    for (let n = 0; n < sealed && !this.closing; n++) {
-      const chunkStarted = performance.now();
-      const nowMs = this.options.clock.nowMs();
-      // What each stream's metadata says, looked up once per stream and chunk (records of a stream
-      // cluster); the re-check before the swap looks again.
-      const verdicts = new Map<string, StreamVerdict>();
-      const result = await scavengeChunk(this.options.fileSystem, chunks, n, crc, {
-        remove: (streamId, revision, createdMs) => {
-          let verdict = verdicts.get(streamId);
-          if (verdict === undefined) {
-            verdict = this.scavengeVerdict(streamId, nowMs);
-            verdicts.set(streamId, verdict);
-          }
-          return unreadable(verdict, revision, createdMs);
-        },
-        stillRemove: (streamId, revision, createdMs) => unreadable(this.scavengeVerdict(streamId, nowMs), revision, createdMs),
-        swapped: (offsets, endOffset, removed) => {
-          indexes.global.replaceChunk(n, offsets, endOffset);
-          for (const { streamId, bytes } of removed) indexes.addStreamBytes(indexes.streams.find(streamId), -bytes);
-        },
-      });
-      chunksScanned++;
-      if (result.rewritten) {
-        chunksRewritten++;
-        eventsRemoved += result.eventsRemoved;
-        bytesReclaimed += result.bytesBefore - result.bytesAfter;
-      }
-      if (maxBytesPerSecond !== null) {
-        const spentMs = performance.now() - chunkStarted;
-        const dueMs = (result.bytesBefore / maxBytesPerSecond) * 1000;
-        if (dueMs > spentMs) await new Promise((resolve) => setTimeout(resolve, dueMs - spentMs));
-      }
-    }
-    const result = { chunksScanned, chunksRewritten, eventsRemoved, bytesReclaimed, durationMs: performance.now() - started };
-    this.options.logger.info('scavenge finished', { ...result });
-    return result;
+    const chunkFilesBefore = chunks.fileCount;
+    let nowMs = this.options.clock.nowMs();
+    // What each stream's metadata says, looked up once per stream and chunk file (records of a
+    // stream cluster); the re-check before the swap looks again.
+    const verdicts = new Map<string, StreamVerdict>();
+    let fileStarted = performance.now();
+    const result = await scavengeLog(this.options.fileSystem, chunks, crc, {
+      remove: (streamId, revision, createdMs) => {
+        let verdict = verdicts.get(streamId);
+        if (verdict === undefined) {
+          verdict = this.scavengeVerdict(streamId, nowMs);
+          verdicts.set(streamId, verdict);
+        }
+        return unreadable(verdict, revision, createdMs);
+      },
+      stillRemove: (streamId, revision, createdMs) => unreadable(this.scavengeVerdict(streamId, nowMs), revision, createdMs),
+      swapped: ({ firstChunkNumber, lastChunkNumber, firstPosition, recordOffsets, endOffset, removed }) => {
+        indexes.global.replaceChunks(firstChunkNumber, lastChunkNumber, firstPosition, recordOffsets, endOffset);
+        for (const { streamId, bytes } of removed) indexes.addStreamBytes(indexes.streams.find(streamId), -bytes);
+      },
+      fileRead: async (sizeBytes) => {
+        verdicts.clear();
+        if (maxBytesPerSecond !== null) {
+          const dueMs = (sizeBytes / maxBytesPerSecond) * 1000;
+          const spentMs = performance.now() - fileStarted;
+          if (dueMs > spentMs) await new Promise((resolve) => setTimeout(resolve, dueMs - spentMs));
+        }
+        fileStarted = performance.now();
+        nowMs = this.options.clock.nowMs();
+        // A scavenge stops between files when the store closes (what it read but did not write stays).
+        return !this.closing;
+      },
+    });
+    const summary: ScavengeResult = {
+      chunksScanned: result.filesScanned,
+      chunksRewritten: result.filesWritten,
+      chunksMerged: result.filesMerged,
+      chunkFilesBefore,
+      chunkFilesAfter: chunks.fileCount,
+      eventsRemoved: result.eventsRemoved,
+      bytesReclaimed: result.bytesReclaimed,
+      durationMs: performance.now() - started,
+    };
+    this.options.logger.info('scavenge finished', { ...summary });
+    return summary;
   }
 
   /** What the stream's metadata lets a scavenge remove: everything, revisions below one, events older than a time. */

@@ -68,7 +68,9 @@ function checkChunk(ctx: VerifyContext, handle: FileHandle, chunk: ChunkToVerify
   verdict.stopOffset = scan.stopOffset;
   verdict.stopReason = stopReasonName(scan.stopReason) + (scan.uncommittedRecords > 0 ? ` after ${scan.uncommittedRecords} records of an incomplete transaction` : '');
   checkCheckpointOffset(ctx, chunk, header, scan);
-  const footer = footerAt(ctx, handle, name, scan.endOffset, chunk.isLast);
+  // A merged file (§9) was complete before it got its name: it is never an active chunk.
+  const merged = header.lastChunkNumber > header.chunkNumber;
+  const footer = footerAt(ctx, handle, name, scan.endOffset, chunk.isLast && !merged);
   if (footer !== null) {
     verdict.sealed = true;
     verdict.nextPosition = scan.nextPosition;
@@ -84,8 +86,8 @@ function checkChunk(ctx: VerifyContext, handle: FileHandle, chunk: ChunkToVerify
     stopRevisionChecks(ctx, name, scan.stopOffset);
     return verdict;
   }
-  if (!chunk.isLast) {
-    ctx.issues.error(name, scan.stopOffset, `a chunk before the last has no valid footer after its records (damaged or never sealed): ${verdict.stopReason}`);
+  if (!chunk.isLast || merged) {
+    ctx.issues.error(name, scan.stopOffset, `${merged ? 'a merged chunk' : 'a chunk before the last'} has no valid footer after its records (damaged or never sealed): ${verdict.stopReason}`);
     stopRevisionChecks(ctx, name, scan.stopOffset);
     return verdict;
   }
@@ -152,6 +154,8 @@ function checkRevisions(ctx: VerifyContext, name: string, span: ScannedSpan): vo
 function checkCheckpointOffset(ctx: VerifyContext, chunk: ChunkToVerify, header: ChunkHeader, scan: ChunkScan): void {
   const checkpoint = chunk.checkpoint;
   if (checkpoint === null || checkpoint.chunkNumber !== chunk.chunkNumber || checkpoint.chunkOffset > scan.endOffset) return;
+  // A checkpoint naming the first chunk of a merged file (§9) names an offset of the file it replaced.
+  if (header.lastChunkNumber > header.chunkNumber) return;
   const offsets = scan.recordOffsets;
   let index = checkpoint.chunkOffset === scan.endOffset ? offsets.length : -1;
   for (let lo = 0, hi = offsets.length - 1; index < 0 && lo <= hi;) {

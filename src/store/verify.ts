@@ -1,17 +1,19 @@
-// `verifyStore`: a read-only check of a data directory against format-spec/log.md — chunk numbering,
-// headers, every record (§3.4), transactions, footers (§4), revision contiguity and the checkpoint
-// (§5) — reported as errors and warnings. Unlike opening the store (§6), it changes no file.
+// `verifyStore`: a read-only check of a data directory against format-spec/log.md — chunk numbering
+// and merged files (§0, §9), headers, every record (§3.4), transactions, footers (§4), revision
+// contiguity and the checkpoint (§5) — reported as errors and warnings. Unlike opening the store
+// (§6), it changes no file.
 
 import { join } from 'node:path';
-import { InvalidArgumentError } from '../util/errors.js';
+import { CorruptionError, InvalidArgumentError } from '../util/errors.js';
 import { APPEND_BYTES_MAX, RECORD_BYTES_MAX } from '../util/limits.js';
 import { Crc32c } from '../wasm/crc32c.js';
 import { Wasm } from '../wasm/kernels.js';
 import { StreamTable } from '../wasm/stream-table.js';
-import { chunkFileName, parseChunkFileName } from '../format/chunk-layout.js';
+import { CHUNK_HEADER_BYTES, chunkFileName, decodeChunkHeader, parseChunkFileName } from '../format/chunk-layout.js';
 import {
   CHECKPOINT_FILE, CHECKPOINT_FILE_BYTES, CHECKPOINT_SLOT_BYTES, CHECKPOINT_SLOT_STRIDE, decodeCheckpointSlot, type Checkpoint,
 } from '../format/checkpoint.js';
+import { resolveChunkFiles, type ChunkFileRange } from '../log/chunk-directory.js';
 import { ChunkScanner } from '../log/chunk-scanner.js';
 import { readFully, type FileHandle, type FileSystem } from '../log/file-system.js';
 import { nodeFileSystem } from '../log/node-file-system.js';
@@ -38,7 +40,7 @@ export interface VerifyOptions {
 
 export interface VerifyReport {
   readonly dir: string;
-  /** Chunk files found (sealed and active). */
+  /** Chunk files found (sealed and active, and any left over from a merge). */
   readonly chunks: number;
   readonly sealedChunks: number;
   /** Valid committed records read. */
@@ -91,16 +93,16 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
       if (name === LOCK_FILE) ctx.issues.warn(name, 0, 'the store may be open in a process (or one was killed): a concurrent writer can make this report stale');
     }
     const checkpoint = await readCheckpoint(ctx, names.includes(CHECKPOINT_FILE));
-    const verdicts = await verifyChunks(ctx, chunkNames, checkpoint, options.onProgress);
-    checkCheckpoint(ctx, checkpoint, verdicts);
+    const { verdicts, chunkCount } = await verifyChunks(ctx, chunkNames, checkpoint, options.onProgress);
+    checkCheckpoint(ctx, checkpoint, chunkCount);
     await verifyIndexFiles(ctx, ctx.events);
     return {
       dir,
       chunks: [...chunkNames.values()].reduce((sum, list) => sum + list.length, 0),
-      sealedChunks: verdicts.filter((v) => v?.sealed).length,
+      sealedChunks: verdicts.filter((v) => v.sealed).length,
       events: ctx.events,
       streams: ctx.streams.streamCount,
-      bytes: verdicts.reduce((sum, v) => sum + (v?.sizeBytes ?? 0), 0),
+      bytes: verdicts.reduce((sum, v) => sum + v.sizeBytes, 0),
       checkpoint,
       errors: ctx.issues.errors,
       warnings: ctx.issues.warnings,
@@ -112,39 +114,70 @@ export async function verifyStore(dir: string, options: VerifyOptions = {}): Pro
   }
 }
 
-/** Verifies chunks 0..max in order; a missing or duplicated number is an error. */
+/**
+ * Verifies the chunk files in order (log.md §6 step 2): a missing or duplicated number is an
+ * error; a file that a merged file covers is a leftover of that merge (a warning: recovery deletes it).
+ */
 async function verifyChunks(
   ctx: VerifyContext, chunkNames: Map<number, string[]>, checkpoint: Checkpoint | null, onProgress: VerifyOptions['onProgress'],
-): Promise<(ChunkVerdict | null)[]> {
+): Promise<{ verdicts: ChunkVerdict[]; chunkCount: number }> {
   const numbers = [...chunkNames.keys()].sort((a, b) => a - b);
-  const count = numbers.length === 0 ? 0 : numbers[numbers.length - 1] + 1;
+  const ranges = new Map<number, number | null>();
+  for (const n of numbers) ranges.set(n, await lastChunkNumberOf(ctx, chunkNames.get(n)![0], n));
+  const directory = resolveChunkFiles(numbers, (n) => ranges.get(n)!);
+  const rangeText = (file: ChunkFileRange): string => `${chunkFileName(file.chunkNumber)} (chunks ${file.chunkNumber}..${file.lastChunkNumber})`;
+  for (const { file, coveredBy } of directory.superseded) {
+    ctx.issues.warn(chunkNames.get(file.chunkNumber)![0], 0, `left over from a merging scavenge: ${rangeText(coveredBy)} holds its records; recovery deletes it`);
+  }
+  for (const { file, coveredBy } of directory.overlapping) {
+    const why = file.lastChunkNumber === null ? 'its header cannot be read' : `it reaches chunk ${file.lastChunkNumber}`;
+    ctx.issues.error(chunkNames.get(file.chunkNumber)![0], 0, `lies inside the range of ${rangeText(coveredBy)}, but ${why}: no merge leaves such a file`);
+  }
   const sizes = new Map<number, number>();
-  for (const n of numbers) sizes.set(n, await fileSize(ctx.fs, join(ctx.dir, chunkNames.get(n)![0])));
+  for (const { chunkNumber } of directory.files) sizes.set(chunkNumber, await fileSize(ctx.fs, join(ctx.dir, chunkNames.get(chunkNumber)![0])));
   const bytesTotal = [...sizes.values()].reduce((sum, size) => sum + size, 0);
   let chunksDone = 0;
-  ctx.progress = () => onProgress?.({ chunksDone, chunkCount: numbers.length, bytesDone: ctx.bytesDone, bytesTotal });
+  ctx.progress = () => onProgress?.({ chunksDone, chunkCount: directory.files.length, bytesDone: ctx.bytesDone, bytesTotal });
   ctx.progress();
-  const verdicts: (ChunkVerdict | null)[] = [];
+  const verdicts: ChunkVerdict[] = [];
+  const slots = [
+    ...directory.files.map((file, i) => ({ chunkNumber: file.chunkNumber, isLast: i === directory.files.length - 1 })),
+    ...directory.missing.map((chunkNumber) => ({ chunkNumber, isLast: null })),
+  ].sort((a, b) => a.chunkNumber - b.chunkNumber);
   let expectedFirstPosition: number | null = 0;
-  for (let n = 0; n < count; n++) {
-    const names = chunkNames.get(n);
-    if (names === undefined) {
+  for (const { chunkNumber: n, isLast } of slots) {
+    if (isLast === null) {
       ctx.issues.error(chunkFileName(n), 0, 'missing chunk file (chunks are numbered densely from 0)');
       stopRevisionChecks(ctx, chunkFileName(n), 0);
-      verdicts.push(null);
       expectedFirstPosition = null;
       continue;
     }
+    const names = chunkNames.get(n)!;
     if (names.length > 1) ctx.issues.error(names[1], 0, `chunk number ${n} is taken by ${names.length} files: ${names.join(', ')}`);
     const base = ctx.bytesDone;
-    const verdict = await verifyChunk(ctx, { name: names[0], chunkNumber: n, isLast: n === count - 1, expectedFirstPosition, checkpoint });
+    const verdict = await verifyChunk(ctx, { name: names[0], chunkNumber: n, isLast, expectedFirstPosition, checkpoint });
     verdicts.push(verdict);
     expectedFirstPosition = verdict.nextPosition;
     chunksDone++;
     ctx.bytesDone = base + sizes.get(n)!;
     ctx.progress();
   }
-  return verdicts;
+  return { verdicts, chunkCount: directory.chunkCount };
+}
+
+/** The last chunk number the header of file `name` (chunk `chunkNumber`) covers; null when it cannot be read (verifyChunk reports why). */
+async function lastChunkNumberOf(ctx: VerifyContext, name: string, chunkNumber: number): Promise<number | null> {
+  const handle = await ctx.fs.open(join(ctx.dir, name), 'read');
+  try {
+    const bytes = new Uint8Array(CHUNK_HEADER_BYTES);
+    const header = decodeChunkHeader(bytes.subarray(0, readFully(handle, bytes, 0, CHUNK_HEADER_BYTES, 0)), name, ctx.crc);
+    return header.chunkNumber === chunkNumber ? header.lastChunkNumber : null;
+  } catch (error) {
+    if (error instanceof CorruptionError) return null;
+    throw error;
+  } finally {
+    await handle.close();
+  }
 }
 
 async function fileSize(fs: FileSystem, path: string): Promise<number> {
@@ -187,14 +220,14 @@ async function readCheckpoint(ctx: VerifyContext, exists: boolean): Promise<Chec
 }
 
 /** The checkpoint must name an existing chunk (§6 step 2). */
-function checkCheckpoint(ctx: VerifyContext, checkpoint: Checkpoint | null, verdicts: readonly (ChunkVerdict | null)[]): void {
+function checkCheckpoint(ctx: VerifyContext, checkpoint: Checkpoint | null, chunkCount: number): void {
   if (checkpoint === null) return; // a warning already
   const slotAt = (checkpoint.sequence % 2) * CHECKPOINT_SLOT_STRIDE;
-  if (verdicts.length === 0) {
+  if (chunkCount === 0) {
     if (checkpoint.nextPosition > 0) ctx.issues.error(CHECKPOINT_FILE, slotAt, `the checkpoint names ${checkpoint.nextPosition} durable events but no chunk exists`);
     return;
   }
-  if (checkpoint.chunkNumber >= verdicts.length) {
+  if (checkpoint.chunkNumber >= chunkCount) {
     ctx.issues.error(CHECKPOINT_FILE, slotAt, `the checkpoint names ${chunkFileName(checkpoint.chunkNumber)}, which does not exist`);
     return;
   }

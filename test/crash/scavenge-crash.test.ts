@@ -5,7 +5,10 @@
 // every prefix of the pending directory operations. Recovery must open, read back every readable
 // event unchanged, show no unreadable one, leave each chunk wholly old or wholly rewritten
 // (rewritten once that was made durable), pass verifyStore and take an append. A second case
-// appends while the scavenge runs: every acknowledged append must survive too.
+// appends while the scavenge runs: every acknowledged append must survive too. A third makes most
+// of the log unreadable, so that the scavenge merges neighbouring chunks into one file: the power
+// then also goes between the merged file's rename and the removal of the files it replaces, and
+// recovery must settle every such state on one set of chunks (no file left over).
 
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -15,7 +18,10 @@ import {
 } from '../../src/annal.js';
 import type { GlobalIndex } from '../../src/index/global-index.js';
 import { INDEX_DIR } from '../../src/index/persisted-indexes.js';
-import { chunkFileName } from '../../src/format/chunk-layout.js';
+import { CHUNK_HEADER_BYTES, chunkFileName, decodeChunkHeader, parseChunkFileName } from '../../src/format/chunk-layout.js';
+import { resolveChunkFiles } from '../../src/log/chunk-directory.js';
+import { Crc32c } from '../../src/wasm/crc32c.js';
+import { Wasm } from '../../src/wasm/kernels.js';
 import { PERSISTENCE_CALLS, SimDisk, SimulatedCrash, sweepOutcomes, type PendingSummary, type WriteOutcome } from '../harness/sim-disk.js';
 import { copyDisk } from '../harness/copy-disk.js';
 import { checkStillWorks } from '../harness/checks.js';
@@ -105,6 +111,8 @@ interface Scenario {
   readonly roomForLiveAppends: boolean;
   /** Fate combinations of the writes made since the scavenge began tried per crash point at most (a seeded sample beyond). */
   readonly combinationsMax: number;
+  /** Share of the build appends that go to the hard-deleted `cart-9` (default: as many as to any other stream). */
+  readonly hardDeletedShare?: number;
 }
 
 /** The clock of the scavenge and of every read: after the whole build. */
@@ -121,7 +129,8 @@ async function build(scenario: Scenario, random: () => number): Promise<SimDisk>
   let step = 0;
   const store = await EventStore.open(DATA_DIR, storeOptions(disk, clockAt(() => BUILD_START_MS + step * BUILD_STEP_MS)));
   for (; step < n; step++) {
-    const streamId = STREAMS[Math.floor(random() * STREAMS.length)];
+    const share = scenario.hardDeletedShare;
+    const streamId = share !== undefined && random() < share ? 'cart-9' : STREAMS[Math.floor(random() * STREAMS.length)];
     const count = 1 + Math.floor(random() * 3);
     const events = Array.from({ length: count }, () => ({
       id: nextId(), type: random() < 0.5 ? 'Placed' : 'Changed', data: { step, pad: 'x'.repeat(40 + Math.floor(random() * 360)) },
@@ -276,7 +285,7 @@ function compareLive(appends: readonly LiveAppend[], head: bigint, recovered: Vi
  */
 class DirectoryLog {
   private sequence = 0;
-  readonly renamed: { readonly to: string; readonly doneAt: number }[] = [];
+  readonly renamed: { readonly to: string; readonly chunks: readonly number[]; readonly doneAt: number }[] = [];
   readonly synced: { readonly dir: string; readonly startedAt: number }[] = [];
 
   /** `disk`'s file system, with rename and syncDir recorded when they complete. */
@@ -285,7 +294,10 @@ class DirectoryLog {
       ...disk.fs,
       rename: async (from, to) => {
         await disk.fs.rename(from, to);
-        this.renamed.push({ to, doneAt: ++this.sequence });
+        // The chunk numbers the renamed file covers, from its header (read without a disk call).
+        const range = parseChunkFileName(to.slice(to.lastIndexOf('/') + 1)) === null ? null : chunkRange(disk.cachedBytes(to));
+        const chunks = range === null ? [] : Array.from({ length: range.last - range.first + 1 }, (_, i) => range.first + i);
+        this.renamed.push({ to, chunks, doneAt: ++this.sequence });
       },
       syncDir: async (dir) => {
         const startedAt = ++this.sequence;
@@ -296,19 +308,34 @@ class DirectoryLog {
   }
 
   /**
-   * Chunks whose rewrite must survive the power loss: renamed into place and the data directory
-   * fsync'd by a call that started after the rename returned; every renamed chunk once the
-   * scavenge has resolved (it reported them done).
+   * Chunks whose rewrite must survive the power loss: renamed into place (each chunk a merged file
+   * covers, with it) and the data directory fsync'd by a call that started after the rename
+   * returned; every renamed chunk once the scavenge has resolved (it reported them done).
    */
   committedChunks(scavengeResolved: boolean): Set<number> {
     const out = new Set<number>();
-    for (const { to, doneAt } of this.renamed) {
-      const chunk = /\/chunk-(\d+)\.annal$/.exec(to);
-      if (chunk === null) continue;
-      if (scavengeResolved || this.synced.some((s) => s.dir === DATA_DIR && s.startedAt > doneAt)) out.add(Number(chunk[1]));
+    for (const { chunks, doneAt } of this.renamed) {
+      if (scavengeResolved || this.synced.some((s) => s.dir === DATA_DIR && s.startedAt > doneAt)) for (const chunk of chunks) out.add(chunk);
     }
     return out;
   }
+}
+
+const crc = new Crc32c(new Wasm());
+
+/** First and last chunk number a chunk file covers, from its header. */
+function chunkRange(bytes: Uint8Array): { first: number; last: number } {
+  const header = decodeChunkHeader(bytes.subarray(0, CHUNK_HEADER_BYTES), 'chunk', crc);
+  return { first: header.chunkNumber, last: header.lastChunkNumber };
+}
+
+/** Merged files on a disk (files covering more than one chunk number), and the files they cover. */
+function mergeState(disk: SimDisk): { merged: number; leftovers: number } {
+  const numbers = disk.fileNames(DATA_DIR).map(parseChunkFileName).filter((n): n is number => n !== null).sort((a, b) => a - b);
+  const ranges = new Map(numbers.map((n) => [n, chunkRange(disk.cachedBytes(`${DATA_DIR}/${chunkFileName(n)}`)).last]));
+  const directory = resolveChunkFiles(numbers, (n) => ranges.get(n)!);
+  expect(directory.overlapping).toEqual([]);
+  return { merged: directory.files.filter((f) => f.lastChunkNumber! > f.chunkNumber).length, leftovers: directory.superseded.length };
 }
 
 /**
@@ -381,7 +408,8 @@ async function sweep(scenario: Scenario, seed: number): Promise<void> {
   const after = (await visible(dry.store)).all;
   await dry.store.close();
   const reference: Reference = { before, after, chunkOf, unreadable };
-  expect(result.chunksRewritten, 'the scenario gives the scavenge several chunks to rewrite').toBeGreaterThanOrEqual(3);
+  // (A merging scavenge writes one file for several chunks.)
+  expect(result.chunksRewritten, 'the scenario gives the scavenge several chunks to rewrite').toBeGreaterThanOrEqual(scenario.hardDeletedShare === undefined ? 3 : 2);
   expect(result.eventsRemoved).toBe([...before.all.keys()].filter((p) => !after.has(p)).length);
   expect(dry.appends.every((a) => a.status === 'ok')).toBe(true);
   // A complete scavenge removes only unreadable events, and keeps its promises itself.
@@ -392,6 +420,8 @@ async function sweep(scenario: Scenario, seed: number): Promise<void> {
   points.push(dry.lastCall + 1); // after the scavenge resolved
   let crashPoints = 0;
   let repeats = 0;
+  /** Crash images holding a merged file beside some of the files it replaced. */
+  let imagesWithLeftovers = 0;
   const seen = new Set<string>();
   for (const crashAtCall of points) {
     const run = await scavengeRun(scenario, base, crashAtCall);
@@ -416,9 +446,14 @@ async function sweep(scenario: Scenario, seed: number): Promise<void> {
         const where = `'${scenario.name}', crash before call ${crashAtCall} (${call === undefined ? 'after the scavenge resolved' : `${call.kind} ${call.name}`}), outcomes ${outcomes.map((o) => o.kind).join('/')}, ${dirOpsKept} of ${pending.dirOps} dir ops kept`;
         const verified = await verifyStore(DATA_DIR, { fileSystem: image.fs });
         expect(verified.errors, `verifyStore of the crash image, ${where}`).toEqual([]);
+        const leftovers = mergeState(image).leftovers;
+        if (leftovers > 0) imagesWithLeftovers++;
+        expect(verified.warnings.filter((w) => w.reason.startsWith('left over from a merging scavenge')).length, `verifyStore names each leftover, ${where}`).toBe(leftovers);
         const recovered = await EventStore.open(DATA_DIR, options(scenario, image)).catch((error: unknown) => {
           throw new Error(`recovery refused ${where}: ${String(error)}`);
         });
+        // Recovery settles on one set of chunk files: a merged file wins over the files it covers.
+        expect(mergeState(image).leftovers, `no file left over after recovery, ${where}`).toBe(0);
         const shown = await visible(recovered);
         const problems = [...compare(reference, shown, committed), ...compareLive(run.appends, head, shown)];
         // That the store takes an append (and keeps it over a reopen), and verifies clean after
@@ -437,11 +472,24 @@ async function sweep(scenario: Scenario, seed: number): Promise<void> {
     }
   }
   const acknowledged = dry.appends.length;
-  console.log(`scavenge crash '${scenario.name}': ${crashPoints} distinct crash points (disk images after a power loss; ${repeats} repeats skipped) at ${points.length} persistence points of a scavenge that rewrote ${result.chunksRewritten} of ${result.chunksScanned} chunks${acknowledged > 0 ? `, ${acknowledged} appends alongside` : ''}`);
+  console.log(
+    `scavenge crash '${scenario.name}': ${crashPoints} distinct crash points (disk images after a power loss; ${repeats} repeats skipped) at ${points.length} persistence points `
+    + `of a scavenge that rewrote ${result.chunksRewritten} of ${result.chunksScanned} chunks (${result.chunksMerged} merged files, ${result.chunkFilesBefore} chunk files before, ${result.chunkFilesAfter} after; `
+    + `${imagesWithLeftovers} images held a merged file and files it replaced)${acknowledged > 0 ? `, ${acknowledged} appends alongside` : ''}`,
+  );
   expect(crashPoints).toBeGreaterThan(0);
+  if (scenario.hardDeletedShare !== undefined) {
+    expect(result.chunksMerged, 'the scenario makes the scavenge merge chunks').toBeGreaterThanOrEqual(2);
+    expect(result.chunkFilesAfter).toBeLessThan(result.chunkFilesBefore);
+    expect(imagesWithLeftovers, 'some crash images hold a merged file beside files it replaced').toBeGreaterThan(0);
+  }
 }
 
 describe('scavenge crash', () => {
+  test('scavenge crash - a power loss at every persistence point of a merging scavenge leaves the old chunks or the merged file, never both', async () => {
+    await withSeed((seed) => sweep({ name: 'merging', buildAppends: 90, liveAppends: 0, liveEventBytes: 0, roomForLiveAppends: false, combinationsMax: 16, hardDeletedShare: 0.75 }, seed));
+  }, 120_000);
+
   test('scavenge crash - a power loss at every persistence point of a scavenge loses no readable event and brings back no removed one', async () => {
     await withSeed((seed) => sweep({ name: 'scavenge alone', buildAppends: 120, liveAppends: 0, liveEventBytes: 0, roomForLiveAppends: false, combinationsMax: 64 }, seed));
   }, 120_000);

@@ -1,13 +1,17 @@
 // Scavenging: events that metadata or deletes made unreadable become holes; everything readable
 // reads back the same (same positions), before and after a reopen with and without index files;
 // the log gets smaller and verifies clean; appends go on during it; a retry of an append whose
-// events were scavenged is still recognised.
+// events were scavenged is still recognised. Neighbouring chunks left small are merged into one
+// file (and merged files merged further by a later scavenge), with the same guarantees.
 
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { EventStore, InvalidArgumentError, type RecordedEvent } from '../../src/annal.js';
+import { CHUNK_HEADER_BYTES, decodeChunkHeader, parseChunkFileName } from '../../src/format/chunk-layout.js';
 import { verifyStore } from '../../src/store/verify.js';
+import { Crc32c } from '../../src/wasm/crc32c.js';
+import { Wasm } from '../../src/wasm/kernels.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { seededRandom, withSeed } from '../support/random.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -31,6 +35,41 @@ async function visible(store: EventStore): Promise<Record<string, string[]>> {
 
 function logBytes(dir: string): number {
   return readdirSync(dir).filter((n) => n.startsWith('chunk-')).reduce((sum, n) => sum + statSync(join(dir, n)).size, 0);
+}
+
+const crc = new Crc32c(new Wasm());
+
+/** The chunk numbers each chunk file covers, from its header: `first..last`, in order. */
+function chunkRanges(dir: string): string[] {
+  const out: [number, string][] = [];
+  for (const name of readdirSync(dir)) {
+    const n = parseChunkFileName(name);
+    if (n === null) continue;
+    const bytes = new Uint8Array(CHUNK_HEADER_BYTES);
+    const fd = openSync(join(dir, name), 'r');
+    try {
+      readSync(fd, bytes, 0, CHUNK_HEADER_BYTES, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const header = decodeChunkHeader(bytes, name, crc);
+    out.push([n, `${header.chunkNumber}..${header.lastChunkNumber}`]);
+  }
+  return out.sort((a, b) => a[0] - b[0]).map(([, range]) => range);
+}
+
+const rangeOf = (range: string): [number, number] => range.split('..').map(Number) as [number, number];
+const isMerged = (range: string): boolean => rangeOf(range)[0] < rangeOf(range)[1];
+
+/** Every event of $all forwards and backwards, and a page read by position from the middle. */
+async function wholeLog(store: EventStore): Promise<Record<string, string[]>> {
+  const forwards = (await store.readAll()).map(brief);
+  const middle = BigInt(Number(await store.headPosition()) >> 1);
+  return {
+    forwards,
+    backwards: (await store.readAll({ direction: 'backwards' })).map(brief),
+    middle: (await store.readAll({ fromPosition: middle, maxCount: 25 })).map(brief),
+  };
 }
 
 describe('scavenge', () => {
@@ -141,5 +180,124 @@ describe('scavenge', () => {
     expect(reads).toBeGreaterThan(20);
     expect(failures).toEqual([]);
     await store.close();
+  });
+  test('scavenge - neighbouring chunks left small are merged into one file; reads stay the same, also after reopens; a later scavenge merges merged files further', async () => {
+    await withSeed(async (seed) => {
+      const random = seededRandom(seed);
+      const dir = tempDir('annal-scavenge-');
+      const options = { ...OPTIONS, clock: { nowMs: () => 1_764_288_000_000 } };
+      let store = await EventStore.open(dir, options);
+      // 70 % of the events go to count-1 and 20 % to count-2, which $maxCount 1 will hide in turn;
+      // keep-* survive. Events are large beside the holes they leave (75 bytes), so a chunk keeps
+      // about a third of its bytes after the first scavenge and a fifth after the second.
+      const pad = (): string => 'm'.repeat(600 + Math.floor(random() * 300));
+      for (let i = 0; i < 400; i++) {
+        const r = random();
+        const s = r < 0.7 ? 'count-1' : r < 0.9 ? 'count-2' : `keep-${1 + (i % 2)}`;
+        await store.appendToStream(s, [{ type: random() < 0.5 ? 'A' : 'B', data: { i, pad: pad() } }]);
+      }
+      await store.setStreamMetadata('count-1', { $maxCount: 1 });
+      // Enough appends after it to seal the chunk holding count-1's last events.
+      for (let i = 0; i < 30; i++) await store.appendToStream('keep-2', [{ type: 'A', data: { late: i, pad: pad() } }]);
+      const before = await visible(store);
+      const logBefore = await wholeLog(store);
+      const bytesBefore = logBytes(dir);
+      const filesBefore = chunkRanges(dir);
+      expect(filesBefore.every((r) => !isMerged(r))).toBe(true);
+
+      const first = await store.scavenge();
+      const filesAfterFirst = chunkRanges(dir);
+      expect(first.chunksMerged).toBeGreaterThan(0);
+      expect(first.chunkFilesBefore).toBe(filesBefore.length);
+      expect(first.chunkFilesAfter).toBe(filesAfterFirst.length);
+      expect(first.chunkFilesAfter).toBeLessThan(first.chunkFilesBefore);
+      expect(first.bytesReclaimed).toBe(bytesBefore - logBytes(dir));
+      expect(filesAfterFirst.filter(isMerged)).toHaveLength(first.chunksMerged);
+      // The files still cover every chunk number once, in order.
+      expect(filesAfterFirst.flatMap((r) => { const [a, b] = rangeOf(r); return Array.from({ length: b - a + 1 }, (_, i) => a + i); }))
+        .toEqual(filesBefore.map((r) => rangeOf(r)[0]));
+      expect(await visible(store)).toEqual(before);
+      const logAfterFirst = await wholeLog(store);
+      expect(logAfterFirst.forwards).toEqual(logBefore.forwards.filter((e) => !e.includes(':count-1@') || e === before['count-1'][0]));
+
+      // count-2 too: the merged files shrink again and fit together.
+      await store.setStreamMetadata('count-2', { $maxCount: 1 });
+      for (let i = 0; i < 120; i++) await store.appendToStream('keep-1', [{ type: 'A', data: { late: i, pad: pad() } }]);
+      const beforeSecond = await visible(store);
+      const logBeforeSecond = await wholeLog(store);
+      const second = await store.scavenge();
+      const filesAfterSecond = chunkRanges(dir);
+      expect(second.chunksMerged).toBeGreaterThan(0);
+      expect(second.chunkFilesAfter).toBe(filesAfterSecond.length);
+      // Some new file covers a file merged by the first scavenge and more.
+      const grown = filesAfterSecond.filter((r) => filesAfterFirst.some((old) => isMerged(old) && old !== r && rangeOf(r)[0] <= rangeOf(old)[0] && rangeOf(old)[1] <= rangeOf(r)[1]));
+      expect(grown.length, `files after the first scavenge ${filesAfterFirst.join(' ')}, after the second ${filesAfterSecond.join(' ')}`).toBeGreaterThan(0);
+      expect(await visible(store)).toEqual(beforeSecond);
+      const logAfterSecond = await wholeLog(store);
+      expect(logAfterSecond.forwards).toEqual(logBeforeSecond.forwards.filter((e) => !e.includes(':count-2@') || e === beforeSecond['count-2'][0]));
+
+      // Nothing is left to remove or merge: a third scavenge writes nothing.
+      const third = await store.scavenge();
+      expect(third.chunksRewritten).toBe(0);
+      expect(chunkRanges(dir)).toEqual(filesAfterSecond);
+      await store.close();
+
+      for (const reopen of ['index files', 'rebuildIndexes'] as const) {
+        store = await EventStore.open(dir, { ...options, rebuildIndexes: reopen === 'rebuildIndexes' });
+        expect(await visible(store), `reopened with ${reopen}`).toEqual(beforeSecond);
+        expect(await wholeLog(store), `reopened with ${reopen}`).toEqual(logAfterSecond);
+        await store.close();
+      }
+      const report = await verifyStore(dir);
+      expect(report.errors).toEqual([]);
+      expect(report.warnings).toEqual([]);
+      expect(report.sealedChunks).toBe(filesAfterSecond.length - 1); // all but the active chunk
+    });
+  });
+
+  test('scavenge - appends and reads go on while a merging scavenge runs', async () => {
+    const dir = tempDir('annal-scavenge-');
+    const options = { chunkSizeBytes: 16 * 1024, logger: silentLogger };
+    let store = await EventStore.open(dir, options);
+    for (let i = 0; i < 1500; i++) await store.appendToStream(i % 5 === 0 ? `keep-${i % 3}` : 'gone', [{ type: 'T', data: { i, pad: 'g'.repeat(120) } }]);
+    await store.deleteStream('gone', { hard: true });
+    await store.close();
+    store = await EventStore.open(dir, options);
+    const expected = new Map<string, string[]>();
+    for (let k = 0; k < 3; k++) expected.set(`keep-${k}`, (await store.readStream(`keep-${k}`)).map(brief));
+    const keep = async (): Promise<string[]> => (await store.readAll({ filter: { category: 'keep' } })).map(brief);
+    const allBefore = await keep();
+    let reading = true;
+    let reads = 0;
+    const failures: unknown[] = [];
+    const reader = (async () => {
+      while (reading) {
+        try {
+          for (const [id, events] of expected) expect((await store.readStream(id)).map(brief)).toEqual(events);
+          expect(await keep()).toEqual(allBefore);
+        } catch (error) {
+          failures.push(error);
+        }
+        reads++;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const scavenging = store.scavenge({ maxBytesPerSecond: 4 * 1024 * 1024 });
+    const appends: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) appends.push(store.appendToStream('live', [{ type: 'L', data: { i, pad: 'l'.repeat(100) } }]));
+    const [result] = await Promise.all([scavenging, ...appends]);
+    reading = false;
+    await reader;
+    expect(result.chunksMerged).toBeGreaterThan(0);
+    expect(result.chunkFilesAfter).toBeLessThan(result.chunkFilesBefore);
+    expect(reads).toBeGreaterThan(5);
+    expect(failures).toEqual([]);
+    expect((await store.readStream('live')).map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    await store.close();
+    store = await EventStore.open(dir, options);
+    expect(await keep()).toEqual(allBefore);
+    expect(await store.readStream('live')).toHaveLength(200);
+    await store.close();
+    expect((await verifyStore(dir)).errors).toEqual([]);
   });
 });
