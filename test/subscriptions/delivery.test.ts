@@ -287,3 +287,29 @@ describe('persistent delivery', () => {
     await until(() => ann.deliveries.length === 2);
   });
 });
+
+describe('persistent delivery failures', () => {
+  test('persistent delivery failures - a store closed under the groups stops them: the failed checkpoint write does not spin', async () => {
+    await withEvents(2, { checkpointMinCount: 1, checkpointMaxCount: 1, checkpointAfterMs: 0 });
+    const sink = fixture.connect('s-1', 'g', 10);
+    await until(() => sink.deliveries.length === 2);
+    await fixture.store.close();
+    sink.ack(sink.idOf(0));
+    await until(() => sink.droppedReason !== null);
+    expect(sink.droppedReason).toBe('storeClosed');
+  });
+
+  test('persistent delivery failures - a park that fails is redelivered after the next tick, not at once', async () => {
+    await withEvents(1);
+    await fixture.store.deleteStream('$persistentsubscription-s-1::g-parked', { hard: true });
+    const sink = fixture.connect('s-1', 'g', 10);
+    await until(() => sink.deliveries.length === 1);
+    sink.nak('park', sink.idOf(0));
+    await settle();
+    expect(sink.deliveries).toHaveLength(1);
+    fixture.advance(0, ['s-1', 'g']);
+    await until(() => sink.deliveries.length === 2);
+    expect(sink.deliveries[1]).toMatchObject({ retryCount: 0 });
+    expect(fixture.groups.info('s-1', 'g').parkedCount).toBe(0n);
+  });
+});

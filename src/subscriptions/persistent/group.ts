@@ -76,6 +76,10 @@ export class Group {
   private doneSinceCheckpoint = 0;
   private lastCheckpointAtMs: number;
   private checkpointWrite: Promise<void> | null = null;
+  /** A checkpoint write failed: the next one waits for the next tick. */
+  private checkpointBackoff = false;
+  /** Events whose park failed (not for a closed store): back to `ready` at the next tick. */
+  private parkRetries: Entry[] = [];
   private readonly parks = new Set<Promise<void>>();
   private replay: Replay | null = null;
 
@@ -302,15 +306,14 @@ export class Group {
       },
       (error: unknown) => {
         // The store closed or failed: the event stays not done, so the checkpoint stays before
-        // it and a restart delivers it again. Anything else: log and redeliver it.
-        if (this.stopped || error instanceof StoreClosedError || error instanceof StoreFailedError) return;
-        this.env.logger.warn('persistent subscription could not park an event; it will be redelivered', {
-          stream: this.streamId, group: this.group, eventId: entry.id, error: String(error),
-        });
+        // it and a restart delivers it again. Anything else: log it and redeliver the event
+        // after the next tick (not at once: a failing append must not spin).
+        this.writeFailed('park', error);
+        if (this.stopped) return;
         this.parkingCount--;
         entry.state = 'waiting';
-        this.ready.push(entry);
-        this.dispatch();
+        this.parkRetries.push(entry);
+        this.ensureTicking();
       },
     ).finally(() => this.parks.delete(parking));
     this.parks.add(parking);
@@ -607,6 +610,12 @@ export class Group {
   tick(): void {
     if (this.stopped) return;
     const now = this.env.clock.nowMs();
+    this.checkpointBackoff = false;
+    if (this.parkRetries.length > 0) {
+      for (const entry of this.parkRetries) this.ready.push(entry);
+      this.parkRetries = [];
+      this.dispatch();
+    }
     if (this.settings.messageTimeoutMs > 0) {
       const expired: Entry[] = [];
       for (const consumer of this.consumers) {
@@ -623,7 +632,7 @@ export class Group {
       if (expired.length > 0) this.dispatch();
     }
     this.maybeCheckpoint(false);
-    if (this.inFlightCount === 0 && !this.checkpointPending() && this.timer !== null) {
+    if (this.inFlightCount === 0 && this.parkRetries.length === 0 && !this.checkpointPending() && this.timer !== null) {
       clearInterval(this.timer);
       this.timer = null;
     }
@@ -640,7 +649,7 @@ export class Group {
    * otherwise trigger checkpoints forever.
    */
   private maybeCheckpoint(force: boolean): void {
-    if (this.checkpointWrite !== null) return;
+    if (this.checkpointWrite !== null || (this.checkpointBackoff && !force)) return;
     const key = this.tracker.checkpoint();
     if (key < 0n || key === this.lastCheckpoint) return;
     const done = this.doneSinceCheckpoint;
@@ -656,16 +665,29 @@ export class Group {
         this.lastCheckpoint = key;
         this.lastCheckpointAtMs = this.env.clock.nowMs();
         this.doneSinceCheckpoint -= done;
+        return true;
       },
       (error: unknown) => {
-        if (!(error instanceof StoreClosedError)) {
-          this.env.logger.warn('persistent subscription checkpoint write failed', { stream: this.streamId, group: this.group, error: String(error) });
-        }
+        this.writeFailed('checkpoint', error);
+        // No retry before the next tick: a write that fails at once would otherwise be retried
+        // in a loop of promise callbacks that never lets the event loop run.
+        this.checkpointBackoff = true;
+        this.ensureTicking();
+        return false;
       },
-    ).finally(() => {
+    ).then((written) => {
       this.checkpointWrite = null;
-      if (!this.stopped) this.maybeCheckpoint(false);
+      if (written && !this.stopped) this.maybeCheckpoint(false);
     });
+  }
+
+  /** A write failed: a closed or failed store stops the group (its state is in the log); anything else is logged. */
+  private writeFailed(what: string, error: unknown): void {
+    if (error instanceof StoreClosedError || error instanceof StoreFailedError) {
+      void this.stop('storeClosed', false);
+      return;
+    }
+    this.env.logger.warn(`persistent subscription ${what} write failed`, { stream: this.streamId, group: this.group, error: String(error) });
   }
 
   // ---- life cycle and reports ---------------------------------------------------------------
