@@ -144,4 +144,22 @@ describe('persistent checkpoints', () => {
     const sink = fixture.connect('s-1', 'g');
     await until(() => sink.deliveries.length === 2);
   });
+
+  test('persistent checkpoints - hard-deleted checkpoint and parked streams do not keep the groups from opening', async () => {
+    fixture = await Fixture.open();
+    await fixture.store.appendToStream('s-1', numbered(0, 2));
+    await fixture.create('s-1', 'g', { checkpointMinCount: 1, checkpointMaxCount: 1 });
+    const sink = fixture.connect('s-1', 'g');
+    await until(() => sink.deliveries.length === 2);
+    sink.ack(sink.idOf(0));
+    sink.nak('park', sink.idOf(1));
+    await until(async () => (await fixture.checkpoint('s-1', 'g')) === 1n);
+    await fixture.store.deleteStream('$persistentsubscription-s-1::g-checkpoint', { hard: true });
+    await fixture.store.deleteStream('$persistentsubscription-s-1::g-parked', { hard: true });
+    await fixture.restart();
+    expect(fixture.groups.info('s-1', 'g')).toMatchObject({ lastCheckpoint: null, parkedCount: 0n });
+    expect(await fixture.groups.replayParked('s-1', 'g')).toEqual({ replayed: 0 });
+    const again = fixture.connect('s-1', 'g');
+    await until(() => again.deliveries.length === 2);
+  });
 });

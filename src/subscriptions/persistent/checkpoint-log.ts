@@ -4,6 +4,7 @@
 
 import type { EventStore } from '../../store/event-store.js';
 import type { Logger } from '../../util/logger.js';
+import { StreamDeletedError } from '../../util/errors.js';
 import { CHECKPOINT_EVENT_TYPE, checkpointStreamOf } from './stream-names.js';
 
 export class CheckpointLog {
@@ -18,7 +19,14 @@ export class CheckpointLog {
    * and ignored: starting earlier only redelivers (at-least-once), guessing could skip events.
    */
   async read(logger: Logger): Promise<bigint | null> {
-    const last = await this.store.readEvent(this.checkpointStream, 'end');
+    let last;
+    try {
+      last = await this.store.readEvent(this.checkpointStream, 'end');
+    } catch (error) {
+      if (!(error instanceof StreamDeletedError)) throw error;
+      logger.warn('persistent subscription checkpoint stream is hard-deleted; starting from the group start', { stream: this.checkpointStream });
+      return null;
+    }
     if (last === null) return null;
     let data: unknown;
     try {

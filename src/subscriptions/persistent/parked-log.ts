@@ -5,7 +5,7 @@
 import type { EventStore } from '../../store/event-store.js';
 import type { EventData } from '../../store/event-input.js';
 import type { RecordedEvent } from '../../store/recorded-event.js';
-import { EventTooLargeError } from '../../util/errors.js';
+import { EventTooLargeError, StreamDeletedError } from '../../util/errors.js';
 import { PERSISTENT_NAK_REASON_BYTES_MAX } from '../../util/limits.js';
 import { parkedEventId, parkedStreamOf } from './stream-names.js';
 
@@ -70,10 +70,15 @@ export class ParkedLog {
     }
   }
 
-  /** The first revision still parked (not truncated), or null when none is. */
+  /** The first revision still parked (not truncated), or null when none is (or the stream was hard-deleted). */
   async firstRevision(): Promise<bigint | null> {
-    const [first] = await this.store.readStream(this.parkedStream, { maxCount: 1 });
-    return first === undefined ? null : first.revision;
+    try {
+      const [first] = await this.store.readStream(this.parkedStream, { maxCount: 1 });
+      return first === undefined ? null : first.revision;
+    } catch (error) {
+      if (error instanceof StreamDeletedError) return null;
+      throw error;
+    }
   }
 
   /** Events parked and not truncated (the visible part of the parked stream). */

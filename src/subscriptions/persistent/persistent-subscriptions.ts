@@ -194,13 +194,14 @@ export class PersistentSubscriptions {
    * events with retryCount 0, and truncates the parked stream past them once all are done.
    * Resolves at once with how many were selected.
    */
-  async replayParked(streamId: string, group: string, options?: { stopAt?: number }): Promise<{ replayed: number }> {
-    if (this.closed) throw new StoreClosedError();
-    const stopAt = options?.stopAt;
-    if (stopAt !== undefined && (typeof stopAt !== 'number' || !Number.isInteger(stopAt) || stopAt < 0)) {
-      throw new InvalidArgumentError(`stopAt = ${String(stopAt)} must be an integer >= 0 (how many parked events to replay)`);
-    }
-    return this.existing(streamId, group).replayParked(stopAt);
+  replayParked(streamId: string, group: string, options?: { stopAt?: number }): Promise<{ replayed: number }> {
+    return this.run(async () => {
+      const stopAt = options?.stopAt;
+      if (stopAt !== undefined && (typeof stopAt !== 'number' || !Number.isInteger(stopAt) || stopAt < 0)) {
+        throw new InvalidArgumentError(`stopAt = ${String(stopAt)} must be an integer >= 0 (how many parked events to replay)`);
+      }
+      return this.existing(streamId, group).replayParked(stopAt);
+    });
   }
 
   /** Writes every group's final checkpoint and drops every consumer with 'storeClosed'. Closing twice is harmless. */
