@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   InvalidArgumentError, MaxSubscribersReachedError, PersistentSubscriptionExistsError, PersistentSubscriptionNotFoundError,
-  StoreClosedError, type GroupSettings,
+  AccessDeniedError, StoreClosedError, type GroupSettings,
 } from '../../src/annal.js';
 import { DEFAULT_SETTINGS } from '../../src/subscriptions/persistent/settings.js';
 import {
@@ -190,5 +190,18 @@ describe('persistent groups', () => {
     expect(() => fixture.connect('s-1', 'g')).toThrow(StoreClosedError);
     await fixture.groups.close();
     await settle();
+  });
+
+  test('persistent groups - with a principal, managing a group takes an authenticated one that may read the stream', async () => {
+    fixture = await Fixture.open();
+    await fixture.store.setStreamMetadata('secret-1', { $acl: { $r: ['ann'] } });
+    const anonymous = { name: null, groups: [] };
+    await expect(fixture.groups.create('s-1', 'g', {}, { principal: anonymous })).rejects.toBeInstanceOf(AccessDeniedError);
+    await expect(fixture.groups.create('secret-1', 'g', {}, { principal: { name: 'bob', groups: [] } })).rejects.toBeInstanceOf(AccessDeniedError);
+    await fixture.groups.create('secret-1', 'g', {}, { principal: { name: 'ann', groups: [] } });
+    await fixture.groups.create('$all', 'g', {}, { principal: { name: 'root', groups: ['$admins'] } });
+    await expect(fixture.groups.delete('secret-1', 'g', { principal: { name: 'bob', groups: [] } })).rejects.toBeInstanceOf(AccessDeniedError);
+    await fixture.groups.update('secret-1', 'g', { maxRetryCount: 1 }, { principal: { name: 'ann', groups: [] } });
+    expect(fixture.groups.list().map((g) => g.streamId)).toEqual(['$all', 'secret-1']);
   });
 });

@@ -68,7 +68,7 @@ export class PersistentSubscriptions {
     return this.run(async () => {
       checkNames(streamId, group);
       const resolved = resolveSettings(settings);
-      await this.checkAccess(streamId, principalOf(options), true);
+      await this.checkManage(streamId, principalOf(options));
       const key = groupKey(streamId, group);
       if (this.groups.has(key)) throw new PersistentSubscriptionExistsError(streamId, group);
       if (this.groups.size >= PERSISTENT_GROUPS_MAX) throw new InvalidArgumentError(`the store already has PERSISTENT_GROUPS_MAX = ${PERSISTENT_GROUPS_MAX} groups`);
@@ -92,8 +92,8 @@ export class PersistentSubscriptions {
       checkNames(streamId, group);
       const old = this.existing(streamId, group);
       const resolved = resolveSettings(settings, old.definition.settings);
-      await this.checkAccess(streamId, principalOf(options), true);
-      const startKey = sameStart(resolved.startFrom, old.definition.settings.startFrom)
+      await this.checkManage(streamId, principalOf(options));
+      const startKey = resolved.startFrom === old.definition.settings.startFrom
         ? old.definition.startKey : await this.resolveStart(streamId, resolved.startFrom);
       const definition: GroupDefinition = { streamId, group, settings: resolved, startKey };
       await old.stop('groupUpdated', true);
@@ -115,7 +115,7 @@ export class PersistentSubscriptions {
     return this.run(async () => {
       checkNames(streamId, group);
       const old = this.existing(streamId, group);
-      await this.checkAccess(streamId, principalOf(options), true);
+      await this.checkManage(streamId, principalOf(options));
       await old.stop('groupDeleted', false);
       try {
         await this.config.save(this.definitions().filter((d) => d !== old.definition));
@@ -244,9 +244,9 @@ export class PersistentSubscriptions {
   }
 
   /** Managing a group takes an authenticated principal (or none: the embedding process) that may read the stream. */
-  private async checkAccess(streamId: string, principal: Principal | undefined, manage: boolean): Promise<void> {
+  private async checkManage(streamId: string, principal: Principal | undefined): Promise<void> {
     if (principal === undefined || isAdmin(principal)) return;
-    if (manage && principal.name === null) throw new AccessDeniedError(streamId, 'manage persistent subscriptions');
+    if (principal.name === null) throw new AccessDeniedError(streamId, 'manage persistent subscriptions');
     await this.readAccess(streamId, principal);
   }
 
@@ -267,10 +267,6 @@ function principalOf(options: { principal?: Principal } | undefined): Principal 
 function checkNames(streamId: string, group: string): void {
   if (typeof streamId !== 'string' || streamId.length === 0 || !streamId.isWellFormed()) throw new InvalidArgumentError('streamId must be a non-empty, well-formed string');
   validateGroupName(streamId, group);
-}
-
-function sameStart(a: GroupStartFrom, b: GroupStartFrom): boolean {
-  return a === b;
 }
 
 function compare(a: string, b: string): number {
