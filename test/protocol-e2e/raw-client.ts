@@ -61,6 +61,7 @@ export class RawClient {
   receivedBytes = 0;
   private readonly framer = new LengthPrefixFramer();
   private readonly waiters = new Set<() => void>();
+  private reading: boolean;
 
   private constructor(readonly socket: net.Socket, private readonly options: RawClientOptions) {
     socket.on('error', (error) => this.socketErrors.push(error.message));
@@ -68,7 +69,15 @@ export class RawClient {
       this.closedAtMs = Date.now();
       this.wake();
     });
-    if (options.read !== false) socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    this.reading = false;
+    if (options.read !== false) this.startReading();
+  }
+
+  /** Starts reading the socket (a slow reader that catches up); a no-op when it reads already. */
+  startReading(): void {
+    if (this.reading) return;
+    this.reading = true;
+    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
   }
 
   /** Connects to 127.0.0.1:`port`; rejects if the connection is refused. */

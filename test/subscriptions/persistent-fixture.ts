@@ -93,9 +93,13 @@ export function groupOf(groups: PersistentSubscriptions, streamId: string, group
   return found;
 }
 
-/** A sink that records deliveries and drops; `handle` is set once connected. */
+/** A sink that records deliveries and drops, and refuses deliveries when told to; `handle` is set once connected. */
 export class RecordingSink implements ConsumerSink {
   readonly deliveries: PersistentEvent[] = [];
+  /** Deliveries refused (deliver returned false), in order. */
+  readonly refused: PersistentEvent[] = [];
+  /** When set, decides whether to refuse a delivery (true: not taken, the group pauses this consumer). */
+  refuse: ((delivery: PersistentEvent) => boolean) | null = null;
   /** Delivered and not yet acked or naked by this test, by event id. */
   readonly inFlight = new Map<string, PersistentEvent>();
   droppedReason: ConsumerDropReason | null = null;
@@ -103,10 +107,21 @@ export class RecordingSink implements ConsumerSink {
   /** Called on each delivery, after it is recorded. */
   onDeliver: ((delivery: PersistentEvent, sink: RecordingSink) => void) | null = null;
 
-  deliver(delivery: PersistentEvent): void {
+  deliver(delivery: PersistentEvent): boolean {
+    if (this.refuse?.(delivery) === true) {
+      this.refused.push(delivery);
+      return false;
+    }
     this.deliveries.push(delivery);
     this.inFlight.set(delivery.event.id, delivery);
     this.onDeliver?.(delivery, this);
+    return true;
+  }
+
+  /** Takes deliveries again and tells the group so. */
+  resume(): void {
+    this.refuse = null;
+    this.handle.resume();
   }
 
   dropped(reason: ConsumerDropReason): void {

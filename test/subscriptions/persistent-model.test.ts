@@ -1,16 +1,18 @@
 // Property: random interleavings of appends, consumers connecting, leaving and crashing, acks,
-// naks (retry, park, skip, stop), timeouts on a manual clock and restarts (clean, and with the
-// store gone before the groups could write their final checkpoint), against a group on `$all`
-// and one on a stream. Checked after every step: a written checkpoint never passes an event that
-// is not done (acked, skipped or parked); with Ordered, no two events of a stream are in flight
-// at once and each stream's deliveries are in revision order. At the end, a consumer that acks
+// naks (retry, park, skip, stop), sinks refusing deliveries and resuming, timeouts on a manual
+// clock and restarts (clean, and with the store gone before the groups could write their final
+// checkpoint), against a group on `$all` and one on a stream. Checked after every step: a written
+// checkpoint never passes an event that is not done (acked, skipped or parked); with Ordered, no
+// two events of a stream are in flight at once and each stream's deliveries are in revision
+// order; a consumer that refused is offered nothing until it resumes, and a refused event comes
+// again with the retry count it had. At the end, a consumer that acks
 // everything drains both groups: every event appended was delivered and is acked, skipped or
 // parked. Replay a failure with ANNAL_SEED (and ANNAL_PATH).
 
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import type { ConsumerStrategy, GroupSettings } from '../../src/annal.js';
+import type { ConsumerStrategy, GroupSettings, PersistentEvent } from '../../src/annal.js';
 import { propertyParams } from '../support/random.js';
 import { Fixture, RecordingSink, settle, until } from './persistent-fixture.js';
 
@@ -25,6 +27,8 @@ type Op =
   | { kind: 'close'; consumer: number }
   | { kind: 'ack'; consumer: number; count: number }
   | { kind: 'nak'; consumer: number; action: 'retry' | 'park' | 'skip' | 'stop' }
+  | { kind: 'refuse'; consumer: number }
+  | { kind: 'resume'; consumer: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'restart'; crash: boolean };
 
@@ -34,6 +38,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), consumer: fc.nat(7) }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('ack' as const), consumer: fc.nat(7), count: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('nak' as const), consumer: fc.nat(7), action: fc.constantFrom('retry' as const, 'park' as const, 'skip' as const, 'stop' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('refuse' as const), consumer: fc.nat(7) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('resume' as const), consumer: fc.nat(7) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(400, TIMEOUT_MS, 2 * TIMEOUT_MS) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const), crash: fc.boolean() }) },
 );
@@ -61,6 +67,8 @@ interface ModelConsumer {
   /** When each in-flight delivery was handed out (clock ms). */
   readonly sentAtMs: Map<string, number>;
   open: boolean;
+  /** Its sink refused a delivery since it last resumed. */
+  paused: boolean;
 }
 
 /** The test's view of the world, kept in step with what the groups are told. */
@@ -73,6 +81,8 @@ class Model {
   readonly delivered: Set<string>[] = GROUPS.map(() => new Set());
   /** Per group and stream: the last revision delivered in this session (Ordered). */
   lastRevision: Map<string, bigint>[] = GROUPS.map(() => new Map());
+  /** Per group: refused ids not delivered since, with the retry count they were offered with (this session). */
+  refusedRetryCount: Map<string, number>[] = GROUPS.map(() => new Map());
   readonly violations: string[] = [];
 
   constructor(private readonly fixture: Fixture, private readonly strategies: ConsumerStrategy[]) {}
@@ -92,8 +102,8 @@ class Model {
 
   connect(group: number, window: number): void {
     const [streamId, name] = GROUPS[group];
-    const consumer: ModelConsumer = { group, sink: new RecordingSink(), sentAtMs: new Map(), open: true };
-    consumer.sink.onDeliver = (delivery) => this.delivered_(consumer, delivery.event.id, delivery.event.streamId, delivery.event.revision);
+    const consumer: ModelConsumer = { group, sink: new RecordingSink(), sentAtMs: new Map(), open: true, paused: false };
+    consumer.sink.onDeliver = (delivery) => this.delivered_(consumer, delivery);
     const handle = this.fixture.groups.connect(streamId, name, {
       deliver: (d) => consumer.sink.deliver(d),
       dropped: (reason) => {
@@ -105,8 +115,31 @@ class Model {
     this.consumers.push(consumer);
   }
 
-  private delivered_(consumer: ModelConsumer, id: string, streamId: string, revision: bigint): void {
+  /** From now on the consumer's sink refuses what it is offered, until `resume`. */
+  refuse(consumer: ModelConsumer): void {
+    consumer.sink.refuse = (delivery) => {
+      const id = delivery.event.id;
+      if (consumer.paused) this.violations.push(`${id} offered to a consumer that refused and did not resume`);
+      consumer.paused = true;
+      this.refusedRetryCount[consumer.group].set(id, delivery.retryCount);
+      return true;
+    };
+  }
+
+  resume(consumer: ModelConsumer): void {
+    consumer.paused = false;
+    consumer.sink.resume();
+  }
+
+  private delivered_(consumer: ModelConsumer, delivery: PersistentEvent): void {
+    const { id, streamId, revision } = delivery.event;
     const group = consumer.group;
+    if (consumer.paused) this.violations.push(`${streamId}#${revision} delivered to a consumer that refused and did not resume`);
+    const refusedWith = this.refusedRetryCount[group].get(id);
+    if (refusedWith !== undefined && refusedWith !== delivery.retryCount) {
+      this.violations.push(`${streamId}#${revision} refused with retryCount ${refusedWith}, delivered next with ${delivery.retryCount}`);
+    }
+    this.refusedRetryCount[group].delete(id);
     this.delivered[group].add(id);
     // The group hands an id to one consumer at a time: any other holder's copy is stale.
     for (const other of this.consumers) {
@@ -171,6 +204,7 @@ class Model {
   newSession(): void {
     for (const consumer of this.consumers) this.forget(consumer);
     this.lastRevision = GROUPS.map(() => new Map());
+    this.refusedRetryCount = GROUPS.map(() => new Map());
   }
 
   async parkedIds(group: number): Promise<Set<string>> {
@@ -244,6 +278,16 @@ async function apply(fixture: Fixture, model: Model, op: Op): Promise<void> {
       if (consumer !== undefined) model.nak(consumer, op.action);
       return;
     }
+    case 'refuse': {
+      const consumer = model.pick(op.consumer);
+      if (consumer !== undefined) model.refuse(consumer);
+      return;
+    }
+    case 'resume': {
+      const consumer = model.pick(op.consumer);
+      if (consumer !== undefined) model.resume(consumer);
+      return;
+    }
     case 'advance':
       fixture.advance(op.ms, ...GROUPS);
       model.expire();
@@ -289,7 +333,7 @@ async function drain(fixture: Fixture, model: Model): Promise<void> {
 }
 
 describe('persistent model', () => {
-  test('persistent model - random appends, consumers, acks, naks, timeouts and restarts lose nothing; checkpoints and Ordered hold', async () => {
+  test('persistent model - random appends, consumers, acks, naks, refusals, timeouts and restarts lose nothing; checkpoints, Ordered and refusals hold', async () => {
     await fc.assert(
       fc.asyncProperty(fc.tuple(settingsArb, settingsArb), fc.array(opArb, { minLength: 15, maxLength: 60, size: 'max' }), async (settings, ops) => {
         await run(settings, ops);

@@ -87,8 +87,8 @@ export class Connection {
     });
     this.reads = new ReadGate(limits.readsInFlightMax, limits.readStartQueueBytesMax, () => this.queue.bytes, () => this.updateFlow());
     this.subscriptions = new Subscriptions(context.store, context.feed, (frame) => this.queue.send(frame));
-    // Deliveries stay with their consumers while the peer is behind: a consumer whose connection
-    // cannot take more has, in effect, a full window, and the group serves its other consumers.
+    // While the peer is behind, this connection's consumers refuse deliveries: the group gives the
+    // events to its other consumers and sends these nothing until the queue drains (drain above).
     const deliveryPackagesMax = Math.floor(limits.sendQueuePackagesMax / 2);
     this.consumers = new PersistentConsumers({
       groups: context.persistent,

@@ -1,8 +1,9 @@
 // The persistent-subscription consumers of one connection (es-tcp.md §3.6, §5 item 8):
 // ConnectToPersistentSubscription joins a group and is confirmed with `<stream>::<group>`; the
 // group's deliveries go out as PersistentSubscriptionStreamEventAppeared with the connect request's
-// correlation id, through the send queue only while it has room; Ack / Nak / UnsubscribeFromStream
-// come back on that id; drops are SubscriptionDropped. format-spec/protocol.md §9.6.
+// correlation id, through the send queue only while it has room (otherwise the consumer refuses the
+// delivery and is resumed as the queue drains); Ack / Nak / UnsubscribeFromStream come back on that
+// id; drops are SubscriptionDropped. format-spec/protocol.md §9.6.
 
 import { AccessDeniedError, InvalidArgumentError, MaxSubscribersReachedError, PersistentSubscriptionNotFoundError } from '../../util/errors.js';
 import { PERSISTENT_ACK_IDS_MAX, PERSISTENT_WINDOW_EVENTS_MAX } from '../../util/limits.js';
@@ -48,9 +49,7 @@ interface Consumer {
   readonly subscriptionId: string;
   /** Null until the group accepted the consumer. */
   handle: ConsumerHandle | null;
-  /** Deliveries not yet in the send queue, oldest first; at most the consumer's window. */
-  held: PersistentEvent[];
-  /** Set once the confirmation is queued: deliveries wait behind it. */
+  /** Set once the confirmation is queued: deliveries are refused until then. */
   confirmed: boolean;
   /** Set once the consumer has left, from either side: nothing more is sent for it. */
   closed: boolean;
@@ -72,8 +71,11 @@ export interface PersistentConsumersOptions {
 
 export class PersistentConsumers {
   private readonly consumers = new Map<string, Consumer>();
-  /** Consumers with held deliveries, served in turn as the send queue drains. */
-  private readonly waiting = new Set<Consumer>();
+  /**
+   * Consumers that refused a delivery (a full send queue, or not confirmed yet), in the order
+   * they refused: resumed in turn as the send queue drains.
+   */
+  private readonly refused = new Set<Consumer>();
   private closed = false;
 
   constructor(private readonly options: PersistentConsumersOptions) {}
@@ -99,7 +101,7 @@ export class PersistentConsumers {
       return dropped(SubscriptionDropReason.SubscriberMaxCountReached);
     }
     const consumer: Consumer = {
-      correlationId, subscriptionId: `${streamId}::${group}`, handle: null, held: [], confirmed: false, closed: false, earlyDrop: null,
+      correlationId, subscriptionId: `${streamId}::${group}`, handle: null, confirmed: false, closed: false, earlyDrop: null,
     };
     // The slot is taken across the awaits below, so that the per-connection bound holds for
     // connects in progress too, and an Unsubscribe meanwhile can find (and cancel) it.
@@ -133,7 +135,6 @@ export class PersistentConsumers {
       lastCommitPosition: confirmation.lastCommitPosition, subscriptionId: consumer.subscriptionId, lastEventNumber: confirmation.lastEventNumber,
     }));
     consumer.confirmed = true;
-    if (consumer.held.length > 0) this.waiting.add(consumer);
     this.drain();
     return null;
   }
@@ -190,18 +191,17 @@ export class PersistentConsumers {
   }
 
   /**
-   * Moves held deliveries into the send queue while it has room for them, one consumer at a time
-   * in turn. The connection calls it whenever frames left the queue.
+   * Resumes the consumers that refused deliveries, in the order they refused, while the send
+   * queue has room: each may be sent deliveries at once, until the queue is full again and it
+   * refuses (then it goes to the back of the line). The connection calls it whenever frames left
+   * the queue.
    */
   drain(): void {
-    const { queueHasRoom } = this.options;
-    while (this.waiting.size > 0) {
-      for (const consumer of [...this.waiting]) {
-        if (!queueHasRoom()) return;
-        const delivery = consumer.closed ? undefined : consumer.held.shift();
-        if (delivery !== undefined) this.sendDelivery(consumer, delivery);
-        if (consumer.closed || consumer.held.length === 0) this.waiting.delete(consumer);
-      }
+    for (const consumer of [...this.refused]) {
+      if (!consumer.confirmed) continue; // stays in line: connect() drains once it is confirmed
+      if (!this.options.queueHasRoom()) return;
+      this.refused.delete(consumer);
+      consumer.handle?.resume();
     }
   }
 
@@ -228,12 +228,17 @@ export class PersistentConsumers {
 
   private sinkOf(consumer: Consumer): ConsumerSink {
     return {
+      // Not taken when gone (the group hears of the close in a microtask), before the
+      // confirmation, or when the send queue is full: the group keeps the event for another
+      // consumer, without a timeout or a retry, and sends this one nothing until resume().
       deliver: (delivery) => {
-        if (consumer.closed) return;
-        consumer.held.push(delivery);
-        if (!consumer.confirmed) return;
-        this.waiting.add(consumer);
-        this.drain();
+        if (consumer.closed) return false;
+        if (!consumer.confirmed || !this.options.queueHasRoom()) {
+          this.refused.add(consumer);
+          return false;
+        }
+        this.sendDelivery(consumer, delivery);
+        return true;
       },
       dropped: (reason) => {
         if (consumer.closed) return;
@@ -272,8 +277,7 @@ export class PersistentConsumers {
   /** Takes the consumer off this connection without telling its group (it left, or never joined). */
   private forget(consumer: Consumer): void {
     consumer.closed = true;
-    consumer.held = [];
-    this.waiting.delete(consumer);
+    this.refused.delete(consumer);
     if (this.consumers.get(consumer.correlationId) === consumer) this.consumers.delete(consumer.correlationId);
   }
 

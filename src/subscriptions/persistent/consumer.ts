@@ -1,6 +1,6 @@
 // One consumer of a group and the events it holds: its in-flight window (insertion order is send
-// order, so the earliest deadlines come first) and, with the Pinned strategy, the events waiting
-// for it. format-spec/subscriptions.md §6.
+// order, so the earliest deadlines come first), whether it is paused after refusing a delivery,
+// and, with the Pinned strategy, the events waiting for it. format-spec/subscriptions.md §6.
 
 import type { RecordedEvent } from '../../store/recorded-event.js';
 import type { EventOrigin } from './parked-log.js';
@@ -33,11 +33,18 @@ export class Consumer {
   ackedCount = 0;
   /** Still in the group (false once dropped or closed). */
   open = true;
+  /** Its sink refused a delivery and it has not called resume() since: it is sent nothing. */
+  paused = false;
 
   constructor(readonly consumerId: string, readonly name: string, readonly windowEvents: number, readonly sink: ConsumerSink) {}
 
   get hasRoom(): boolean {
-    return this.open && this.inFlight.size < this.windowEvents;
+    return this.open && this.windowHasRoom;
+  }
+
+  /** Not paused and fewer than its window in flight (whether or not it is still open). */
+  get windowHasRoom(): boolean {
+    return !this.paused && this.inFlight.size < this.windowEvents;
   }
 }
 

@@ -1,6 +1,6 @@
-// Which waiting event goes to which consumer: the group's queues, each consumer's window and the
-// four strategies (RoundRobin, DispatchToSingle, Pinned, Ordered). In memory only; the group does
-// the I/O. format-spec/subscriptions.md §6.
+// Which waiting event goes to which consumer: the group's queues, each consumer's window, pausing a
+// consumer whose sink refused a delivery, and the four strategies (RoundRobin, DispatchToSingle,
+// Pinned, Ordered). In memory only; the group does the I/O. format-spec/subscriptions.md §6.
 
 import { assert } from '../../util/assert.js';
 import { pinnedIndex, type Consumer, type Entry } from './consumer.js';
@@ -10,7 +10,7 @@ import type { ConsumerStrategy } from './types.js';
 export class Dispatcher {
   /** Consumers that may receive events, in connect order. */
   private consumers: Consumer[] = [];
-  /** Consumers with room in their window (so the hand-out loop stops without a scan). */
+  /** Consumers with room in their window and not paused (so the hand-out loop stops without a scan). */
   private roomy = 0;
   private rotation = 0;
   /** Sum of the connected consumers' windows. */
@@ -51,7 +51,7 @@ export class Dispatcher {
     const index = this.consumers.indexOf(consumer);
     if (index < 0) return [];
     this.consumers.splice(index, 1);
-    if (consumer.inFlight.size < consumer.windowEvents) this.roomy--;
+    if (consumer.windowHasRoom) this.roomy--;
     this.windowsTotal -= consumer.windowEvents;
     const returned = [...consumer.inFlight.values()];
     for (const entry of returned) this.leaveFlight(entry);
@@ -73,7 +73,7 @@ export class Dispatcher {
   leaveFlight(entry: Entry): void {
     const consumer = entry.consumer!;
     consumer.inFlight.delete(entry.id);
-    if (consumer.open && consumer.inFlight.size === consumer.windowEvents - 1) this.roomy++;
+    if (consumer.open && !consumer.paused && consumer.inFlight.size === consumer.windowEvents - 1) this.roomy++;
     this.inFlightIds.delete(entry.id);
     this.inFlightCount--;
     entry.consumer = null;
@@ -101,11 +101,19 @@ export class Dispatcher {
     this.ready.push(next);
   }
 
+  /** The consumer's sink may be sent events again (a no-op unless it is paused). */
+  resume(consumer: Consumer): void {
+    if (!consumer.paused) return;
+    consumer.paused = false;
+    if (consumer.open && consumer.windowHasRoom) this.roomy++;
+  }
+
   /**
    * Hands out waiting events while a consumer has room: each goes into a window, then to
-   * `deliver` (which may call back into the group, e.g. an ack from inside a sink).
+   * `deliver` (which may call back into the group, e.g. an ack from inside a sink). When
+   * `deliver` returns false the sink did not take the event: see `refused`.
    */
-  fill(deliver: (consumer: Consumer, entry: Entry) => void, stopped: () => boolean): void {
+  fill(deliver: (consumer: Consumer, entry: Entry) => boolean, stopped: () => boolean): void {
     if (this.strategy === 'Pinned') {
       for (const consumer of this.consumers) {
         while (consumer.hasRoom && consumer.pinnedWaiting.length > 0 && !stopped()) this.send(consumer, consumer.pinnedWaiting.shift()!, deliver);
@@ -120,14 +128,38 @@ export class Dispatcher {
     }
   }
 
-  private send(consumer: Consumer, entry: Entry, deliver: (consumer: Consumer, entry: Entry) => void): void {
+  private send(consumer: Consumer, entry: Entry, deliver: (consumer: Consumer, entry: Entry) => boolean): void {
     entry.state = 'inFlight';
     entry.consumer = consumer;
     consumer.inFlight.set(entry.id, entry);
     if (consumer.inFlight.size === consumer.windowEvents) this.roomy--;
     this.inFlightIds.set(entry.id, entry);
     this.inFlightCount++;
-    deliver(consumer, entry);
+    // A sink that acked, naked or closed for this very event before refusing it has already
+    // taken it out of flight: the refusal then changes nothing but the pause.
+    if (!deliver(consumer, entry) && consumer.open) this.refused(consumer, entry.consumer === consumer ? entry : null);
+  }
+
+  /**
+   * The sink did not take `entry`: the consumer is paused until resume(), and the event was never
+   * delivered — out of flight (no timeout runs), its retry count kept, and back at the front of
+   * the line it came from, so it goes to another consumer next (Ordered: its stream stays
+   * blocked behind it; Pinned: it waits for this consumer, as with a full window).
+   */
+  private refused(consumer: Consumer, entry: Entry | null): void {
+    if (consumer.windowHasRoom) this.roomy--;
+    consumer.paused = true;
+    if (entry === null) return;
+    consumer.inFlight.delete(entry.id);
+    this.inFlightIds.delete(entry.id);
+    this.inFlightCount--;
+    entry.consumer = null;
+    entry.state = 'waiting';
+    if (this.strategy === 'Pinned' && this.consumers[pinnedIndex(entry.event.streamId, this.consumers.length)] === consumer) {
+      consumer.pinnedWaiting.unshift(entry);
+    } else {
+      this.ready.unshift(entry);
+    }
   }
 
   /** Ordered: another event of the stream is current; any strategy: the same id is in flight. */

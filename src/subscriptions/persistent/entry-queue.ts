@@ -15,6 +15,16 @@ export class Queue<T> {
     this.items.push(item);
   }
 
+  /** Puts one item back at the front (O(1) when something was shifted before it). */
+  unshift(item: T): void {
+    if (this.head > 0) {
+      this.head--;
+      this.items[this.head] = item;
+    } else {
+      this.items.unshift(item);
+    }
+  }
+
   /** Puts items back at the front, in their order (the first of `items` comes out first). */
   unshiftAll(items: readonly T[]): void {
     if (items.length === 0) return;

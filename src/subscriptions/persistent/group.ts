@@ -18,6 +18,7 @@ import { DoneTracker } from './done-tracker.js';
 import { GroupReader } from './group-reader.js';
 import { ParkedLog, originOf, type EventOrigin } from './parked-log.js';
 import { ParkedReplay } from './parked-replay.js';
+import { Parking } from './parking.js';
 import type { ConsumerDropReason, ConsumerHandle, ConsumerSink, GroupInfo, GroupSettings, NakAction } from './types.js';
 
 export interface GroupEnv {
@@ -37,20 +38,16 @@ export class Group {
   private readonly dispatcher: Dispatcher;
   private readonly checkpointer: Checkpointer;
   private readonly replay: ParkedReplay;
+  private readonly parking: Parking;
   /** Consumers whose principal's access is still being checked (they count toward the maximum). */
   private readonly admitting = new Set<Consumer>();
 
   /** Events held and not done, in any state: what the memory bound limits. */
   private held = 0;
-  private parkingCount = 0;
   private deliveredCount = 0;
   private ackedCount = 0;
   private nakedCount = 0;
-  private parkedCount: bigint;
   private lastKnown: bigint | null = null;
-  private readonly parks = new Set<Promise<void>>();
-  /** Events whose park failed (not for a closed store): back to `ready` at the next tick. */
-  private parkRetries: Entry[] = [];
 
   private reading = false;
   /** The last read reached the end of the stream or log (the live buffer bound applies). */
@@ -66,7 +63,7 @@ export class Group {
   private stopReason: ConsumerDropReason = 'storeClosed';
   private readonly stopListening: () => void;
 
-  private constructor(readonly definition: GroupDefinition, private readonly env: GroupEnv, private readonly parked: ParkedLog, lastCheckpoint: bigint | null, parkedCount: bigint) {
+  private constructor(readonly definition: GroupDefinition, private readonly env: GroupEnv, parked: ParkedLog, lastCheckpoint: bigint | null, parkedCount: bigint) {
     this.streamId = definition.streamId;
     this.group = definition.group;
     this.settings = definition.settings;
@@ -82,13 +79,21 @@ export class Group {
     }, lastCheckpoint);
     this.replay = new ParkedReplay(parked, {
       truncated: (count) => {
-        this.parkedCount = count;
+        this.parking.parkedCount = count;
       },
       failed: (what, error) => this.writeFailed(what, error),
       wake: () => this.pump(),
       stopped: () => this.stopped,
     });
-    this.parkedCount = parkedCount;
+    this.parking = new Parking(parked, {
+      parked: (entry) => {
+        this.finish(entry);
+        this.dispatch();
+      },
+      failed: (error) => this.writeFailed('park', error),
+      wakeLater: () => this.ensureTicking(),
+      stopped: () => this.stopped,
+    }, parkedCount);
     this.stopListening = env.store.onAppended(() => {
       this.appendSeq++;
       if (this.caughtUp) {
@@ -156,6 +161,11 @@ export class Group {
         this.nak(consumer, checkIds(eventIds), action, reason ?? '');
       },
       close: () => this.dropConsumer(consumer, 'unsubscribed'),
+      resume: () => {
+        if (this.stopped || !consumer.open || !consumer.paused) return;
+        this.dispatcher.resume(consumer);
+        this.dispatch();
+      },
     };
   }
 
@@ -206,7 +216,7 @@ export class Group {
       if (action === 'stop') continue;
       this.dispatcher.leaveFlight(entry);
       if (action === 'retry') this.retryLater(entry, reason === '' ? 'nak retry' : reason);
-      else if (action === 'park') this.park(entry, reason === '' ? 'nak park' : reason);
+      else if (action === 'park') this.parking.park(entry, reason === '' ? 'nak park' : reason);
       else this.finish(entry);
     }
     // 'stop': the consumer leaves; its in-flight events, the naked ones included, are redelivered.
@@ -218,37 +228,10 @@ export class Group {
   private retryLater(entry: Entry, reason: string): void {
     entry.retryCount++;
     if (entry.retryCount > this.settings.maxRetryCount) {
-      this.park(entry, `${reason} (retried ${entry.retryCount - 1} times, maxRetryCount ${this.settings.maxRetryCount})`);
+      this.parking.park(entry, `${reason} (retried ${entry.retryCount - 1} times, maxRetryCount ${this.settings.maxRetryCount})`);
       return;
     }
     this.dispatcher.pushReady(entry);
-  }
-
-  /** Appends a parked copy; the event is done only once the copy is durable. */
-  private park(entry: Entry, reason: string): void {
-    entry.state = 'parking';
-    this.parkingCount++;
-    const generation = entry.parkedRevision === null ? 'p' : `r${entry.parkedRevision}`;
-    const parking = this.parked.park(entry.event, entry.origin, reason, entry.retryCount, generation).then(
-      () => {
-        this.parkingCount--;
-        this.parkedCount++;
-        this.finish(entry);
-        this.dispatch();
-      },
-      (error: unknown) => {
-        // The store closed or failed: the event stays not done, so the checkpoint stays before
-        // it and a restart delivers it again. Anything else: log it and redeliver the event
-        // after the next tick (not at once: a failing append must not spin).
-        this.writeFailed('park', error);
-        if (this.stopped) return;
-        this.parkingCount--;
-        entry.state = 'waiting';
-        this.parkRetries.push(entry);
-        this.ensureTicking();
-      },
-    ).finally(() => this.parks.delete(parking));
-    this.parks.add(parking);
   }
 
   /** The event is done (acked, skipped or durably parked). */
@@ -294,18 +277,20 @@ export class Group {
     this.pump();
   }
 
-  private deliver(consumer: Consumer, entry: Entry): void {
+  /** Hands the event to the sink; false when the sink refused it (the dispatcher takes it back). */
+  private deliver(consumer: Consumer, entry: Entry): boolean {
     const timeoutMs = this.settings.messageTimeoutMs;
     entry.deadlineMs = timeoutMs === 0 ? Infinity : this.env.clock.nowMs() + timeoutMs;
-    consumer.deliveredCount++;
-    this.deliveredCount++;
-    this.ensureTicking();
     try {
-      consumer.sink.deliver({ event: entry.event, retryCount: entry.retryCount });
+      if (consumer.sink.deliver({ event: entry.event, retryCount: entry.retryCount }) === false) return false;
     } catch (error) {
       // The event stays in flight: its timeout (or the consumer leaving) sends it again.
       this.env.logger.warn('a persistent consumer sink threw from deliver()', { error: String(error) });
     }
+    consumer.deliveredCount++;
+    this.deliveredCount++;
+    this.ensureTicking();
+    return true;
   }
 
   private schedulePump(): void {
@@ -325,7 +310,7 @@ export class Group {
    */
   private readRoom(): number {
     const bufferEvents = this.live ? this.settings.liveBufferEvents : this.settings.historyBufferEvents;
-    const waiting = this.held - this.dispatcher.inFlightCount - this.parkingCount;
+    const waiting = this.held - this.dispatcher.inFlightCount - this.parking.count;
     return Math.min(bufferEvents - waiting, bufferEvents + this.dispatcher.windowsTotal - this.held);
   }
 
@@ -424,9 +409,9 @@ export class Group {
       this.dispatcher.leaveFlight(entry);
       this.retryLater(entry, 'message timeout');
     }
-    for (const entry of this.parkRetries) this.dispatcher.pushReady(entry);
-    const retried = this.parkRetries.length > 0;
-    this.parkRetries = [];
+    const parkRetries = this.parking.takeRetries();
+    for (const entry of parkRetries) this.dispatcher.pushReady(entry);
+    const retried = parkRetries.length > 0;
     if (expired.length > 0 || retried) this.dispatch();
     this.checkpointer.tick();
     if (this.dispatcher.inFlightCount === 0 && !this.checkpointer.pending && this.timer !== null) {
@@ -448,7 +433,7 @@ export class Group {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     for (const consumer of [...this.admitting, ...this.dispatcher.connected]) this.dropConsumer(consumer, reason);
-    await Promise.allSettled([...this.parks]);
+    await this.parking.settled();
     if (writeCheckpoint) await this.checkpointer.final();
     else await this.checkpointer.settled();
   }
@@ -462,7 +447,7 @@ export class Group {
       status: connected.length === 0 ? 'idle' : this.live ? 'live' : 'catchingUp',
       lastCheckpoint: this.checkpointer.last,
       lastKnownEvent: this.lastKnown,
-      parkedCount: this.parkedCount,
+      parkedCount: this.parking.parkedCount,
       inFlightCount: this.dispatcher.inFlightCount,
       deliveredCount: this.deliveredCount,
       ackedCount: this.ackedCount,

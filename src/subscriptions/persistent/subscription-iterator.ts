@@ -1,6 +1,6 @@
-// The embedded face of a consumer: an async iterator of deliveries with ack and nak. Deliveries
-// arrive only while the consumer's window has room, so the queue here never holds more than the
-// window.
+// The embedded face of a consumer: an async iterator of deliveries with ack and nak. It takes every
+// delivery (never refuses); they arrive only while the consumer's window has room, so the queue
+// here never holds more than the window.
 
 import { InvalidArgumentError } from '../../util/errors.js';
 import type { ConsumerDropReason, ConsumerHandle, ConsumerSink, NakAction, PersistentEvent, PersistentSubscription } from './types.js';

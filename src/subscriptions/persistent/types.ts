@@ -60,9 +60,15 @@ export type ConsumerDropReason =
   /** connect() was given a principal without read access to the group's stream (checked before any delivery). */
   | 'accessDenied';
 
-/** Push interface used by the TCP server: deliver() is called only while the consumer has room in its in-flight window. */
+/**
+ * Push interface used by the TCP server: deliver() is called only while the consumer has room in
+ * its in-flight window and is not paused. It returns false when the sink cannot take the event
+ * now ("not now", e.g. a full send queue): the event was not delivered (not in flight, no timeout,
+ * retry count unchanged) and goes to the next consumer in line, and this consumer is sent nothing
+ * more until its handle's resume(). Any other return (true, undefined) means taken.
+ */
 export interface ConsumerSink {
-  deliver(delivery: PersistentEvent): void;
+  deliver(delivery: PersistentEvent): boolean | void;
   dropped(reason: ConsumerDropReason): void;
 }
 
@@ -73,6 +79,11 @@ export interface ConsumerHandle {
   nak(eventIds: readonly string[], action: NakAction, reason?: string): void;
   /** Leaves the group; its in-flight events go back for redelivery (retryCount+1). */
   close(): void;
+  /**
+   * After the sink refused a delivery: it may be sent events again (a no-op otherwise, and after
+   * close). Deliveries may start inside this call.
+   */
+  resume(): void;
 }
 
 export interface ConnectionInfo {
