@@ -3,6 +3,7 @@
 // and prints one JSON line (OpenReport) for the parent. Run by scale.ts, not by hand.
 
 import { EventStore } from '../src/annal.js';
+import type { GlobalIndex, GlobalIndexMemory } from '../src/index/global-index.js';
 import { EVENT_TYPE } from './fixture.js';
 import { quantile } from './figure.js';
 import { childArgument, collectGarbage, memorySample, report, type MemorySample } from './scale-child.js';
@@ -36,6 +37,14 @@ export interface OpenReport {
   readonly p99Us: number;
   readonly p999Us: number;
   readonly maxUs: number;
+  /** The global index's own accounting (offset arrays, cached footer pages) after the open and after the reads. */
+  readonly globalIndexAfterOpen: GlobalIndexMemory;
+  readonly globalIndexAfterReads: GlobalIndexMemory;
+}
+
+/** The store's global index (internal: the benchmark reports what it holds). */
+function globalIndex(store: EventStore): GlobalIndex {
+  return (store as unknown as { parts: { indexes: { global: GlobalIndex } } }).parts.indexes.global;
 }
 
 /** Reads one random stream whole and checks it; returns nothing (the checks throw). */
@@ -56,6 +65,7 @@ async function main(): Promise<void> {
   const afterOpenRaw = memorySample();
   collectGarbage();
   const afterOpen = memorySample();
+  const globalIndexAfterOpen = globalIndex(store).memory();
   try {
     const events = Number((await store.headPosition()) + 1n);
     let warmupReads = 0;
@@ -83,6 +93,7 @@ async function main(): Promise<void> {
       openMs, events, beforeOpen, afterOpenRaw, afterOpen, afterWarmupRaw, afterWarmup, warmupReads,
       reads: latenciesUs.length, readsMs, meanUs,
       p50Us: quantile(latenciesUs, 0.5), p99Us: quantile(latenciesUs, 0.99), p999Us: quantile(latenciesUs, 0.999), maxUs: quantile(latenciesUs, 1),
+      globalIndexAfterOpen, globalIndexAfterReads: globalIndex(store).memory(),
     };
     report(result);
   } finally {

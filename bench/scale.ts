@@ -59,7 +59,9 @@ async function openChildren(dir: string, size: ScaleSize, timing: ScaleTiming, l
     const argument: OpenArgument = { dir, streams: size.streams, warmupMs: timing.warmupMs, durationMs: timing.durationMs, seed: SEED + run };
     const r = await runChild<OpenReport>('scale-open-child.js', argument);
     if (r.events !== size.events) throw new Error(`the store opened with ${r.events} events, expected ${size.events}`);
-    log(`     open run ${run + 1}/${OPEN_RUNS}: ${Math.round(r.openMs)} ms, RSS ${Math.round(r.afterOpen.rssMb)} MB, readStream p50 ${r.p50Us.toFixed(1)} µs`);
+    const g = r.globalIndexAfterReads;
+    const globalMb = (g.offsetArrayBytes + g.cachedPageBytes) / (1024 * 1024);
+    log(`     open run ${run + 1}/${OPEN_RUNS}: ${Math.round(r.openMs)} ms, RSS ${Math.round(r.afterOpen.rssMb)} MB, readStream p50 ${r.p50Us.toFixed(1)} µs, global index after the reads ${globalMb.toFixed(1)} MiB (${g.pagedChunks} of ${g.chunks} chunks paged)`);
     runs.push(r);
   }
   return runs;

@@ -126,6 +126,11 @@ export function footerBytes(recordCount: number): number {
   return FOOTER_FIXED_BYTES + 4 * recordCount + FOOTER_TRAILER_BYTES;
 }
 
+/** §4: file offset of a sealed chunk's recordOffsets (u32 each), its footer starting at `endOffset`. */
+export function footerOffsetMapAt(endOffset: number): number {
+  return endOffset + FOOTER_FIXED_BYTES;
+}
+
 export function encodeChunkFooter(footer: ChunkFooter, crc: Crc32c): Uint8Array {
   assert(footer.recordOffsets.length === footer.recordCount, 'one offset per record');
   const total = footerBytes(footer.recordCount);

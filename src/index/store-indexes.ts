@@ -16,7 +16,7 @@ import { DEC_DESC_BYTES, DEC_F64_STRIDE, DEC_U32_STRIDE, FLAG_SCAVENGED, RECORD_
 import { ENTRY_WORDS } from './index-entry.js';
 import { IndexKind, keyHighWord } from './index-keys.js';
 import type { IndexRun } from './index-run.js';
-import { GlobalIndex } from './global-index.js';
+import { GlobalIndex, type GlobalIndexPaging } from './global-index.js';
 import { KeyedPositions, NameNumbers, categoryOf } from './keyed-positions.js';
 import { MemoryRun } from './memory-run.js';
 
@@ -49,7 +49,7 @@ export type ScanDirection = 'forwards' | 'backwards';
 
 export class StoreIndexes {
   readonly streams: StreamTable;
-  readonly global = new GlobalIndex();
+  readonly global: GlobalIndex;
   private readonly categories = new KeyedPositions(IndexKind.Category);
   private readonly eventTypes = new KeyedPositions(IndexKind.EventType);
   private readonly categoryNames = new NameNumbers();
@@ -62,8 +62,10 @@ export class StoreIndexes {
   private runList: IndexRun[] = [];
   private covered = 0;
 
-  constructor(private readonly wasm: Wasm, streamHashBits: number) {
+  /** `globalPaging`: how the global index pages sealed chunks (null: it keeps every offset in memory). */
+  constructor(private readonly wasm: Wasm, streamHashBits: number, globalPaging: GlobalIndexPaging | null = null) {
     this.streams = new StreamTable(wasm, streamHashBits);
+    this.global = new GlobalIndex(globalPaging);
   }
 
   /** Position the next record must have. */
@@ -113,7 +115,7 @@ export class StoreIndexes {
   /**
    * Records that the chunk `chunkNumber`, holding positions [firstPosition, firstPosition +
    * offsets.length), lies at these file offsets (from its footer); only for records already in
-   * the runs, whose other indexes need nothing.
+   * the runs, whose other indexes need nothing. With paging the offsets are checked, not kept.
    */
   addIndexedChunk(chunkNumber: number, firstPosition: number, offsets: ArrayLike<number>, endOffset: number): void {
     assert(firstPosition + offsets.length <= this.covered, 'a chunk taken from its footer is covered by the runs');

@@ -1,13 +1,16 @@
 // Finding a sealed chunk's footer: right after its records (what recovery relies on, never
-// trusting the file size) or from the trailer in the file's last bytes. format-spec/log.md §4.
+// trusting the file size) or from the trailer in the file's last bytes; and reading part of its
+// position → offset map for the global index. format-spec/log.md §4.
 
+import { assert } from '../util/assert.js';
 import { CorruptionError } from '../util/errors.js';
 import type { Crc32c } from '../wasm/crc32c.js';
 import {
   CHUNK_HEADER_BYTES, FOOTER_FIXED_BYTES, FOOTER_MAGIC, FOOTER_TRAILER_BYTES, decodeChunkFooter, decodeFooterTrailer,
-  footerBytes, type ChunkFooter,
+  footerBytes, footerOffsetMapAt, type ChunkFooter,
 } from '../format/chunk-layout.js';
 import { RECORD_BYTES_MIN } from '../format/record-layout.js';
+import type { ChunkInfo } from './chunk-set.js';
 import { readFully, type FileHandle } from './file-system.js';
 
 /**
@@ -43,4 +46,23 @@ export function readFooterAtEnd(handle: FileHandle, fileName: string, sizeBytes:
   } catch {
     return null;
   }
+}
+
+/**
+ * Reads `count` entries of sealed file `chunk`'s footer offset map, starting at file offset
+ * `fileOffset` (which must lie in the map), into target[targetIndex..]; returns how many were read
+ * whole. Synchronous: the global index pages offsets through this on the read path. The footer's
+ * CRC is not checked here (it covers the whole footer): it was checked when the chunk was opened,
+ * or this process wrote the footer; format-spec/index.md §12 says what protects a page read later.
+ */
+export function readFooterOffsets(chunk: ChunkInfo, fileOffset: number, count: number, target: Uint32Array, targetIndex: number): number {
+  assert(chunk.sealed, () => `${chunk.fileName} is sealed`);
+  const mapAt = footerOffsetMapAt(chunk.endOffset);
+  const mapEnd = mapAt + 4 * (chunk.nextPosition - chunk.header.firstPosition);
+  assert(fileOffset >= mapAt && (fileOffset - mapAt) % 4 === 0 && fileOffset + 4 * count <= mapEnd && targetIndex + count <= target.length,
+    () => `offsets [${fileOffset}, ${fileOffset + 4 * count}) lie in the offset map [${mapAt}, ${mapEnd}) of ${chunk.fileName}`);
+  // The map's u32s are little-endian, as are the words of the host (Annal's kernels and index
+  // blocks assume it too): the bytes are read straight into the words.
+  const bytes = new Uint8Array(target.buffer, target.byteOffset + 4 * targetIndex, 4 * count);
+  return Math.floor(readFully(chunk.handle, bytes, 0, bytes.length, fileOffset) / 4);
 }

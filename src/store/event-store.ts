@@ -20,6 +20,7 @@ import type { ChunkSet } from '../log/chunk-set.js';
 import { scavengeLog } from '../log/chunk-scavenge.js';
 import { StoreIndexes } from '../index/store-indexes.js';
 import { BlockCache } from '../index/block-cache.js';
+import { OffsetPageCache } from '../index/offset-page-cache.js';
 import { PersistedIndexes } from '../index/persisted-indexes.js';
 import { Committer, type AppendPart, type AppendResult } from './committer.js';
 import { CONTENT_TYPE_JSON, checkAppendSize, validateEvents, validateStreamId, type EventData } from './event-input.js';
@@ -34,6 +35,7 @@ import { ALL_STREAM, METADATA_EVENT_TYPE, STREAM_DELETED_EVENT_TYPE, isMetastrea
 import { PagedEvents } from './paged-events.js';
 import { RecentEventIds, RecentIdRing } from './recent-event-ids.js';
 import { RecordReader } from './record-reader.js';
+import { ChunkFooterOffsets } from './footer-offsets.js';
 import type { RecordedEvent } from './recorded-event.js';
 import { resolveOptions, type EventStoreOptions, type ResolvedOptions } from './options.js';
 import { StoreSubscriptions, type SubscribeToAllOptions, type SubscribeToStreamOptions } from './store-subscriptions.js';
@@ -209,12 +211,13 @@ export class EventStore {
       for (let attempt = 0; ; attempt++) {
         const opened = await PersistedIndexes.open({ fs, dir, crc, cache, logger: opts.logger });
         persisted = opened.persisted;
-        const indexes = new StoreIndexes(wasm, opts.streamHashBits);
+        const footers = new ChunkFooterOffsets();
+        const indexes = new StoreIndexes(wasm, opts.streamHashBits, { reader: footers, cache: new OffsetPageCache(opts.globalIndexCacheBytes) });
         if (opened.loaded !== null && !indexes.load(opened.loaded.directory, opened.loaded.runs)) {
           throw new CorruptionError({ file: `index/${opened.persisted.fileRuns.length} files`, offset: 0, reason: 'the stream directory does not load (a repeated or malformed stream id)' });
         }
         try {
-          return await EventStore.recover(dir, opts, { wasm, crc, indexes, lock, persisted }, opened.loaded?.directory.recentIds ?? new Uint8Array(0));
+          return await EventStore.recover(dir, opts, { wasm, crc, indexes, lock, persisted }, footers, opened.loaded?.directory.recentIds ?? new Uint8Array(0));
         } catch (error) {
           indexes.destroy();
           const covered = indexes.coveredPosition;
@@ -236,7 +239,8 @@ export class EventStore {
 
   /** Recovers the log (records the persisted indexes cover are not visited) and starts the store. */
   private static async recover(
-    dir: string, opts: ResolvedOptions, parts: Pick<Parts, 'wasm' | 'crc' | 'indexes' | 'lock' | 'persisted'>, windowAtCovered: Uint8Array,
+    dir: string, opts: ResolvedOptions, parts: Pick<Parts, 'wasm' | 'crc' | 'indexes' | 'lock' | 'persisted'>, footers: ChunkFooterOffsets,
+    windowAtCovered: Uint8Array,
   ): Promise<EventStore> {
     const { wasm, crc, indexes } = parts;
     const fs = opts.fileSystem;
@@ -281,6 +285,7 @@ export class EventStore {
         throw new CorruptionError({ file: chunkFileName(recovered.chunks.last.header.chunkNumber), offset: recovered.chunks.last.endOffset, reason: `the log ends at position ${end}, before the ${covered} events the index files cover` });
       }
       assert(indexes.nextPosition === end, 'indexes cover the recovered log');
+      footers.bind(recovered.chunks);
       const reader = new RecordReader(wasm, new LogReader(recovered.chunks), indexes.global, RECORD_BYTES_MAX);
       const recentIds = new RecentEventIds(opts.idempotencyWindowEvents);
       if (!recentIds.import(windowAtCovered, (streamNo) => (streamNo < indexes.streams.streamCount ? indexes.streams.streamId(streamNo) : null))) {

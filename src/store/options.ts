@@ -9,7 +9,8 @@ import { stderrLogger } from '../util/logger.js';
 import {
   APPEND_BYTES_DEFAULT, APPEND_BYTES_MAX, APPEND_EVENTS_DEFAULT, APPEND_EVENTS_MAX, CHECKPOINT_INTERVAL_MS_DEFAULT,
   CHECKPOINT_INTERVAL_MS_MAX, CHUNK_BYTES_DEFAULT, CHUNK_BYTES_MAX, CHUNK_BYTES_MIN, EVENT_BYTES_DEFAULT,
-  IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, IDEMPOTENCY_WINDOW_EVENTS_MAX, INDEX_BLOCK_CACHE_BYTES_DEFAULT, INDEX_BLOCK_CACHE_BYTES_MAX,
+  GLOBAL_INDEX_CACHE_BYTES_DEFAULT, GLOBAL_INDEX_CACHE_BYTES_MAX, IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, IDEMPOTENCY_WINDOW_EVENTS_MAX,
+  INDEX_BLOCK_CACHE_BYTES_DEFAULT, INDEX_BLOCK_CACHE_BYTES_MAX,
   INDEX_MEMTABLE_ENTRIES_DEFAULT, INDEX_MEMTABLE_ENTRIES_MAX, INDEX_MEMTABLE_ENTRIES_MIN, PENDING_APPENDS_DEFAULT, PENDING_APPENDS_MAX,
   RECORD_BYTES_MAX, STREAM_HASH_BITS_DEFAULT,
 } from '../util/limits.js';
@@ -37,8 +38,13 @@ export interface EventStoreOptions {
   streamHashBits?: number;
   /** Index entries held in memory before they are flushed to an index file, default 2,000,000. */
   indexMemtableEntries?: number;
-  /** Bytes of index-file blocks cached in memory, default 64 MiB. */
+  /** Bytes of index-file blocks cached in memory, default 32 MiB. */
   indexBlockCacheBytes?: number;
+  /**
+   * Bytes of sealed chunks' position → offset pages (read from their footers) the global index
+   * caches, default 8 MiB: with the active chunk's offsets, all the memory it holds per event.
+   */
+  globalIndexCacheBytes?: number;
   /** Discard the persisted index files and rebuild every index from the log (`annal reindex`). */
   rebuildIndexes?: boolean;
   /** Told after each chunk open() recovered (a progress bar for large stores). */
@@ -62,6 +68,7 @@ export interface ResolvedOptions {
   readonly streamHashBits: number;
   readonly indexMemtableEntries: number;
   readonly indexBlockCacheBytes: number;
+  readonly globalIndexCacheBytes: number;
   readonly rebuildIndexes: boolean;
   readonly onOpenProgress: ((progress: { chunksDone: number; chunkCount: number }) => void) | null;
   readonly allowAnonymousStreamAccess: boolean;
@@ -72,7 +79,7 @@ export interface ResolvedOptions {
 
 const KNOWN = new Set<string>([
   'chunkSizeBytes', 'maxEventBytes', 'maxAppendBytes', 'maxAppendEvents', 'maxPendingAppends', 'checkpointIntervalMs',
-  'idempotencyWindowEvents', 'streamHashBits', 'indexMemtableEntries', 'indexBlockCacheBytes', 'rebuildIndexes', 'onOpenProgress', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
+  'idempotencyWindowEvents', 'streamHashBits', 'indexMemtableEntries', 'indexBlockCacheBytes', 'globalIndexCacheBytes', 'rebuildIndexes', 'onOpenProgress', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
 ]);
 
 function integer(options: EventStoreOptions, name: keyof EventStoreOptions, fallback: number, min: number, max: number): number {
@@ -114,6 +121,7 @@ export function resolveOptions(options: EventStoreOptions = {}): ResolvedOptions
     streamHashBits: integer(options, 'streamHashBits', STREAM_HASH_BITS_DEFAULT, 1, 64),
     indexMemtableEntries: integer(options, 'indexMemtableEntries', INDEX_MEMTABLE_ENTRIES_DEFAULT, INDEX_MEMTABLE_ENTRIES_MIN, INDEX_MEMTABLE_ENTRIES_MAX),
     indexBlockCacheBytes: integer(options, 'indexBlockCacheBytes', INDEX_BLOCK_CACHE_BYTES_DEFAULT, 0, INDEX_BLOCK_CACHE_BYTES_MAX),
+    globalIndexCacheBytes: integer(options, 'globalIndexCacheBytes', GLOBAL_INDEX_CACHE_BYTES_DEFAULT, 0, GLOBAL_INDEX_CACHE_BYTES_MAX),
     rebuildIndexes: options.rebuildIndexes ?? false,
     onOpenProgress: options.onOpenProgress ?? null,
     allowAnonymousStreamAccess: options.allowAnonymousStreamAccess ?? true,

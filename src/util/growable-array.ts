@@ -27,6 +27,11 @@ export class GrowableUint32Array {
     this.length = Math.min(this.length, length);
   }
 
+  /** Bytes it holds, the unused capacity included. */
+  get capacityBytes(): number {
+    return this.data.byteLength;
+  }
+
   private grow(): void {
     const next = new Uint32Array(this.data.length * 2);
     next.set(this.data);

@@ -130,6 +130,24 @@ export const INDEX_MEMTABLE_ENTRIES_MAX = 100_000_000;
 export const INDEX_BLOCK_CACHE_BYTES_DEFAULT = 32 * 1024 * 1024;
 export const INDEX_BLOCK_CACHE_BYTES_MAX = 16 * 1024 * 1024 * 1024;
 
+/**
+ * Record offsets per page of a sealed chunk's position → offset map (its footer, log.md §4) that
+ * the global index reads, checks and caches at once: 1 KiB, one pread. A random read needs one or
+ * two offsets, so a miss should read and check few: random readStream on 10M events with the
+ * default budget measured 4 µs slower at p50 than with every offset in memory, 7 µs with 4 KiB
+ * pages. A $all scan pays one pread per 256 events.
+ */
+export const GLOBAL_INDEX_PAGE_OFFSETS = 256;
+/**
+ * Bytes of those pages kept in memory (the globalIndexCacheBytes option). The global index holds
+ * nothing else per event but the active chunk's offsets, so this bounds its memory whatever the
+ * store's size: 8 MiB caches the offsets of 2M positions (the recent chunks a tail reader and a
+ * catch-up subscription read), and a miss costs one 1 KiB read from the OS page cache. (Each
+ * cached page also takes about 40 bytes of bookkeeping outside the budget.)
+ */
+export const GLOBAL_INDEX_CACHE_BYTES_DEFAULT = 8 * MiB;
+export const GLOBAL_INDEX_CACHE_BYTES_MAX = 16 * GiB;
+
 /** Stream ids one listStreams call returns at most (and by default). */
 export const LIST_STREAMS_LIMIT_MAX = 10_000;
 

@@ -191,6 +191,8 @@ describe('errors', () => {
       ['event bytes beyond the append', { maxAppendBytes: 4096, maxEventBytes: 8192 }],
       ['zero append events', { maxAppendEvents: 0 }],
       ['negative window', { idempotencyWindowEvents: -1 }],
+      ['negative global index cache', { globalIndexCacheBytes: -1 }],
+      ['global index cache over 16 GiB', { globalIndexCacheBytes: 16 * 2 ** 30 + 1 }],
       ['logger not an object', { logger: 'console' }],
       ['options not an object', 'fast'],
     ];
