@@ -167,6 +167,24 @@ export class PersistedIndexes {
     return this.run(() => this.publishNow(indexes));
   }
 
+  /**
+   * Makes the stream directory durable as it is now, after a scavenge changed byte counts (no
+   * record the next open reads carries them, so a crash before the next flush would bring the old
+   * counts back): waits for a running flush or merge, then flushes the memtable (its directory
+   * carries the counts) or, when the memtable is empty, writes the directory and a manifest naming
+   * it. Does nothing when nothing changed since the directory was last captured, after a failure
+   * (logged; the memtable then stays in memory) or once closed. Never rejects.
+   */
+  async persistDirectory(indexes: StoreIndexes, recentIds: () => Uint8Array): Promise<void> {
+    while (this.busy !== null) await this.busy;
+    if (!indexes.directoryChanged || this.failure !== null || this.closed) return;
+    if (indexes.memtableEntries > 0) return this.flush(indexes, recentIds);
+    // The runs cover [0, coveredPosition): without a file there is no record a scavenge could change.
+    if (this.files.length === 0) return;
+    this.unpublished = indexes.captureDirectory(recentIds());
+    return this.publish(indexes);
+  }
+
   /** Waits for a running flush, flushes what is left (so the next open reads no log) and closes the files. */
   async close(last: { indexes: StoreIndexes; recentIds: () => Uint8Array } | null): Promise<void> {
     await this.busy;

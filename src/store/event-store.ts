@@ -644,6 +644,10 @@ export class EventStore {
         return !this.closing;
       },
     });
+    // Byte counts live in the stream directory, and no record the next open reads back carries the
+    // ones just changed: write it now, so that a crash after the scavenge does not bring back the
+    // old counts (format-spec/index.md §12).
+    if (result.filesWritten > 0) await this.parts.persisted.persistDirectory(indexes, this.exportRecentIds);
     const summary: ScavengeResult = {
       chunksScanned: result.filesScanned,
       chunksRewritten: result.filesWritten,
