@@ -111,9 +111,13 @@ export class LiveFeed {
           this.delivered = target;
           continue;
         }
+        const first = events[0].position;
         for (const subscriber of [...this.subscribers]) {
           if (subscriber.closed) continue;
-          const matching = events.filter((e) => e.position > subscriber.startAfter && subscriber.match(e));
+          // Only a subscriber that started inside this page needs the position check.
+          const matching = subscriber.startAfter < first
+            ? events.filter(subscriber.match)
+            : events.filter((e) => e.position > subscriber.startAfter && subscriber.match(e));
           if (matching.length > 0) subscriber.deliver(matching);
         }
         this.delivered = events[events.length - 1].position;

@@ -20,6 +20,7 @@ export class RecordedEvent {
   readonly #metadataBytes: number;
   readonly #dataBytes: number;
   #streamId: string | null;
+  #positionBig: bigint | null = null;
   #type: string | null;
   #data: unknown = UNPARSED;
   #metadata: unknown = UNPARSED;
@@ -69,7 +70,9 @@ export class RecordedEvent {
 
   /** The event's global ($all) position. */
   get position(): bigint {
-    return BigInt(this.#position);
+    // Cached: subscriptions compare an event's position several times per subscriber, and each
+    // BigInt() is a heap allocation.
+    return (this.#positionBig ??= BigInt(this.#position));
   }
 
   get id(): string {
