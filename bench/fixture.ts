@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EventData } from '../src/annal.js';
+import { EventStore, type EventData } from '../src/annal.js';
 import { recordBytes } from '../src/format/record-layout.js';
 
 export const EVENT_TYPE = 'OrderPlaced';
@@ -46,6 +46,18 @@ export async function withFreshDir<T>(prefix: string, body: (dir: string) => Pro
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Opens a fresh store in a fresh directory, runs `body` with it, closes it and removes the directory. */
+export async function withStore<T>(prefix: string, body: (store: EventStore) => Promise<T>): Promise<T> {
+  return withFreshDir(prefix, async (dir) => {
+    const store = await EventStore.open(dir);
+    try {
+      return await body(store);
+    } finally {
+      await store.close();
+    }
+  });
 }
 
 /** The repository root (the directory holding package.json), found upwards from this file. */

@@ -4,7 +4,7 @@
 // its delivery. Each case runs in its own fresh store.
 
 import { EventStore, PersistentSubscriptions, type EventData, type ExpectedRevision, type StoreSubscription } from '../src/annal.js';
-import { sampleEvents, withFreshDir, pipeline, EVENT_DATA, EVENT_TYPE } from './fixture.js';
+import { sampleEvents, withStore, pipeline, EVENT_DATA, EVENT_TYPE } from './fixture.js';
 import { perSecond, quantile, type Figure } from './figure.js';
 
 export const SU_WRITERS = 64;
@@ -22,17 +22,6 @@ const LATENCY_SAMPLES = 2000;
 export interface SubscriptionTiming {
   readonly durationMs: number;
   readonly warmupMs: number;
-}
-
-async function withStore<T>(prefix: string, body: (store: EventStore) => Promise<T>): Promise<T> {
-  return withFreshDir(prefix, async (dir) => {
-    const store = await EventStore.open(dir);
-    try {
-      return await body(store);
-    } finally {
-      await store.close();
-    }
-  });
 }
 
 /**

@@ -2,7 +2,7 @@
 // 200-byte JSON events, each case in its own fresh store; an append counts once it is acknowledged.
 
 import { EventStore, type AppendResult, type EventData, type ExpectedRevision } from '../src/annal.js';
-import { eventRecordBytes, sampleEvents, withFreshDir } from './fixture.js';
+import { eventRecordBytes, sampleEvents, withStore } from './fixture.js';
 import { perSecond, quantile, timed, type Figure, type Timed } from './figure.js';
 
 /** W1 is measured in this many slices, so a baseline can be measured between them. */
@@ -14,17 +14,6 @@ export const W3_IN_FLIGHT_MAX = 8;
 export interface WriteTiming {
   readonly durationMs: number;
   readonly warmupMs: number;
-}
-
-async function withStore<T>(prefix: string, body: (store: EventStore) => Promise<T>): Promise<T> {
-  return withFreshDir(prefix, async (dir) => {
-    const store = await EventStore.open(dir);
-    try {
-      return await body(store);
-    } finally {
-      await store.close();
-    }
-  });
 }
 
 /** A writer that owns one stream and appends with the exact expected revision each time. */

@@ -14,26 +14,14 @@ import {
 import { ProtocolError, ServerError } from './client-errors.js';
 import { done, fail, type Operation, type Outcome } from './client-core.js';
 import { checkKeys, checkStreamId } from './option-checks.js';
+import { DEFAULT_SETTINGS } from '../subscriptions/persistent/settings.js';
 
 /**
- * What a setting left out is sent as: Annal's defaults (format-spec/protocol.md §9.6). The wire
- * carries every setting, so an update replaces them all, as in EventStoreDB.
+ * What a setting left out is sent as: the server's own defaults (format-spec/protocol.md §9.6),
+ * from the same table. The wire carries every setting, so an update replaces them all, as in
+ * EventStoreDB.
  */
-export const GROUP_SETTINGS_DEFAULTS: Readonly<GroupSettings> = Object.freeze({
-  startFrom: 'end',
-  resolveLinks: false,
-  messageTimeoutMs: 30_000,
-  maxRetryCount: 10,
-  liveBufferEvents: 500,
-  readBatchEvents: 20,
-  historyBufferEvents: 500,
-  checkpointAfterMs: 2_000,
-  checkpointMinCount: 10,
-  checkpointMaxCount: 1_000,
-  maxSubscriberCount: 0,
-  consumerStrategy: 'RoundRobin',
-  extraStatistics: false,
-});
+export const GROUP_SETTINGS_DEFAULTS: Readonly<GroupSettings> = DEFAULT_SETTINGS;
 
 const SETTING_KEYS = Object.keys(GROUP_SETTINGS_DEFAULTS) as (keyof GroupSettings)[];
 const STRATEGIES: readonly ConsumerStrategy[] = ['RoundRobin', 'DispatchToSingle', 'Pinned', 'Ordered'];

@@ -30,54 +30,62 @@ function isRefused(error: unknown): error is Error {
   return error instanceof InvalidArgumentError || error instanceof InvalidStreamIdError;
 }
 
-export async function createGroup(groups: PersistentSubscriptions, principal: Principal, request: CreatePersistentSubscription): Promise<Reply> {
-  const R = CreatePersistentSubscriptionResult;
-  const reply = (result: number, reason = ''): Reply => ({
-    command: TcpCommand.CreatePersistentSubscriptionCompleted, payload: messages.CreatePersistentSubscriptionCompleted.encode({ result, reason }),
-  });
-  if (!mayManageGroups(principal)) return reply(R.AccessDenied, accessReason(principal));
+/** The result codes every *Completed message shares the shape of (EventStoreDB numbers them alike). */
+interface Results {
+  readonly Success: number;
+  readonly AccessDenied: number;
+  readonly Fail: number;
+}
+
+/**
+ * Runs one management call for a client: AccessDenied before anything for a principal outside
+ * `$admins` / `$ops`; `known` maps the call's own errors (exists / does not exist) to a result;
+ * settings or names the core refuses are Fail with its message. Anything else is a server error.
+ */
+async function manage(
+  principal: Principal, results: Results, completed: (result: number, reason: string) => Reply,
+  known: (error: unknown) => number | null, call: () => Promise<void>,
+): Promise<Reply> {
+  if (!mayManageGroups(principal)) return completed(results.AccessDenied, accessReason(principal));
   try {
-    await groups.create(request.eventStreamId, request.subscriptionGroupName, groupSettingsOf(request), { principal });
-    return reply(R.Success);
+    await call();
+    return completed(results.Success, '');
   } catch (error) {
-    if (error instanceof PersistentSubscriptionExistsError) return reply(R.AlreadyExists, error.message);
-    if (error instanceof AccessDeniedError) return reply(R.AccessDenied, error.message);
-    if (isRefused(error)) return reply(R.Fail, error.message);
+    const result = known(error);
+    if (result !== null) return completed(result, (error as Error).message);
+    if (error instanceof AccessDeniedError) return completed(results.AccessDenied, error.message);
+    if (isRefused(error)) return completed(results.Fail, error.message);
     throw error;
   }
+}
+
+export function createGroup(groups: PersistentSubscriptions, principal: Principal, request: CreatePersistentSubscription): Promise<Reply> {
+  const R = CreatePersistentSubscriptionResult;
+  return manage(
+    principal, R,
+    (result, reason) => ({ command: TcpCommand.CreatePersistentSubscriptionCompleted, payload: messages.CreatePersistentSubscriptionCompleted.encode({ result, reason }) }),
+    (error) => (error instanceof PersistentSubscriptionExistsError ? R.AlreadyExists : null),
+    () => groups.create(request.eventStreamId, request.subscriptionGroupName, groupSettingsOf(request), { principal }),
+  );
 }
 
 /** Replaces every setting of the group (the request carries them all); its consumers are dropped and its checkpoint kept. */
-export async function updateGroup(groups: PersistentSubscriptions, principal: Principal, request: UpdatePersistentSubscription): Promise<Reply> {
+export function updateGroup(groups: PersistentSubscriptions, principal: Principal, request: UpdatePersistentSubscription): Promise<Reply> {
   const R = UpdatePersistentSubscriptionResult;
-  const reply = (result: number, reason = ''): Reply => ({
-    command: TcpCommand.UpdatePersistentSubscriptionCompleted, payload: messages.UpdatePersistentSubscriptionCompleted.encode({ result, reason }),
-  });
-  if (!mayManageGroups(principal)) return reply(R.AccessDenied, accessReason(principal));
-  try {
-    await groups.update(request.eventStreamId, request.subscriptionGroupName, groupSettingsOf(request), { principal });
-    return reply(R.Success);
-  } catch (error) {
-    if (error instanceof PersistentSubscriptionNotFoundError) return reply(R.DoesNotExist, error.message);
-    if (error instanceof AccessDeniedError) return reply(R.AccessDenied, error.message);
-    if (isRefused(error)) return reply(R.Fail, error.message);
-    throw error;
-  }
+  return manage(
+    principal, R,
+    (result, reason) => ({ command: TcpCommand.UpdatePersistentSubscriptionCompleted, payload: messages.UpdatePersistentSubscriptionCompleted.encode({ result, reason }) }),
+    (error) => (error instanceof PersistentSubscriptionNotFoundError ? R.DoesNotExist : null),
+    () => groups.update(request.eventStreamId, request.subscriptionGroupName, groupSettingsOf(request), { principal }),
+  );
 }
 
-export async function deleteGroup(groups: PersistentSubscriptions, principal: Principal, request: DeletePersistentSubscription): Promise<Reply> {
+export function deleteGroup(groups: PersistentSubscriptions, principal: Principal, request: DeletePersistentSubscription): Promise<Reply> {
   const R = DeletePersistentSubscriptionResult;
-  const reply = (result: number, reason = ''): Reply => ({
-    command: TcpCommand.DeletePersistentSubscriptionCompleted, payload: messages.DeletePersistentSubscriptionCompleted.encode({ result, reason }),
-  });
-  if (!mayManageGroups(principal)) return reply(R.AccessDenied, accessReason(principal));
-  try {
-    await groups.delete(request.eventStreamId, request.subscriptionGroupName, { principal });
-    return reply(R.Success);
-  } catch (error) {
-    if (error instanceof PersistentSubscriptionNotFoundError) return reply(R.DoesNotExist, error.message);
-    if (error instanceof AccessDeniedError) return reply(R.AccessDenied, error.message);
-    if (isRefused(error)) return reply(R.Fail, error.message);
-    throw error;
-  }
+  return manage(
+    principal, R,
+    (result, reason) => ({ command: TcpCommand.DeletePersistentSubscriptionCompleted, payload: messages.DeletePersistentSubscriptionCompleted.encode({ result, reason }) }),
+    (error) => (error instanceof PersistentSubscriptionNotFoundError ? R.DoesNotExist : null),
+    () => groups.delete(request.eventStreamId, request.subscriptionGroupName, { principal }),
+  );
 }
