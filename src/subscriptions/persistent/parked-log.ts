@@ -60,14 +60,32 @@ export class ParkedLog {
       originalStreamId: origin.streamId, originalRevision: origin.revision.toString(), originalPosition: origin.position.toString(),
       originalEventId: origin.eventId, group: this.group, reason: cutUtf8(reason, PERSISTENT_NAK_REASON_BYTES_MAX), retryCount,
     };
-    const id = parkedEventId(this.streamId, this.group, origin.eventId, generation);
+    const revision = await this.append(event, metadata, parkedEventId(this.streamId, this.group, origin.eventId, generation));
+    // The store took the append for a retry of a copy a replay has since truncated (the event was
+    // delivered again after a restart that the checkpoint had not passed): that copy is hidden, so
+    // park a visible one, under an id of its own for this truncation point (still idempotent).
+    const truncatedBefore = await this.truncatedBefore();
+    if (revision < truncatedBefore) {
+      await this.append(event, metadata, parkedEventId(this.streamId, this.group, origin.eventId, `${generation}@${truncatedBefore}`));
+    }
+  }
+
+  /** Appends one copy with `id`; returns its revision in the parked stream. */
+  private async append(event: RecordedEvent, metadata: ParkedMetadata, id: string): Promise<bigint> {
     const copy: EventData = { id, type: event.type, data: event.dataBytes(), contentType: event.contentType, metadata };
     try {
-      await this.store.appendToStream(this.parkedStream, [copy]);
+      return (await this.store.appendToStream(this.parkedStream, [copy])).nextExpectedRevision;
     } catch (error) {
       if (!(error instanceof EventTooLargeError)) throw error;
-      await this.store.appendToStream(this.parkedStream, [{ id, type: event.type, data: {}, metadata: { ...metadata, dataOmitted: true } }]);
+      return (await this.store.appendToStream(this.parkedStream, [{ id, type: event.type, data: {}, metadata: { ...metadata, dataOmitted: true } }])).nextExpectedRevision;
     }
+  }
+
+  /** The parked stream's `$tb` (0n when it has none): copies below it are hidden. */
+  private async truncatedBefore(): Promise<bigint> {
+    const { metadata } = await this.store.getStreamMetadata(this.parkedStream);
+    const tb = metadata?.$tb;
+    return typeof tb === 'number' && Number.isSafeInteger(tb) && tb > 0 ? BigInt(tb) : 0n;
   }
 
   /** The first revision still parked (not truncated), or null when none is (or the stream was hard-deleted). */
