@@ -68,6 +68,14 @@ export async function recoverLog(options: RecoveryOptions, visit: SpanVisitor): 
   const names = await fs.readdir(dir);
   await removeUnfinishedFiles(fs, dir, names);
   const numbers = names.map(parseChunkFileName).filter((n): n is number => n !== null).sort((a, b) => a - b);
+  // Two names for one number (chunk-000001.annal and chunk-0000001.annal): which is the log's is
+  // unknown, and a repeated number would look like a merge's leftover, whose removal would delete
+  // the file the log holds under that number (files are opened by their canonical name).
+  const repeated = numbers.find((n, i) => i > 0 && numbers[i - 1] === n);
+  if (repeated !== undefined) {
+    const taken = names.filter((name) => parseChunkFileName(name) === repeated);
+    throw new CorruptionError({ file: chunkFileName(repeated), offset: 0, reason: `chunk number ${repeated} is taken by ${taken.length} files: ${taken.join(', ')}` });
+  }
   const { files, superseded } = await chunkFiles(options, numbers);
   // What this process sees may not all be durable: a previous run in this boot may have renamed a
   // file or written data whose fsync then failed. Make the directory durable before trusting it,

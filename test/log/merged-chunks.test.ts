@@ -115,6 +115,29 @@ describe('merged chunks', () => {
     expect((error as CorruptionError).reason).toMatch(/missing chunk file/);
   });
 
+  test('merged chunks - two files named for the same chunk number are refused, and neither is deleted', async () => {
+    const dir = tempDir('annal-duplicate-');
+    const store = await EventStore.open(dir, OPTIONS);
+    for (let i = 0; i < 120; i++) await store.appendToStream('keep-1', [{ type: 'T', data: { i, pad: 'x'.repeat(300) } }]);
+    const expected = (await store.readAll()).map(brief);
+    await store.close();
+    const names = chunkNames(dir);
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    // A second name the file-name pattern reads as chunk 1 (7 digits): a copy of that chunk.
+    const stray = 'chunk-0000001.annal';
+    cpSync(join(dir, chunkFileName(1)), join(dir, stray));
+    expect((await verifyStore(dir)).errors.length).toBeGreaterThan(0);
+    const error = await EventStore.open(dir, OPTIONS).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CorruptionError);
+    expect(existsSync(join(dir, chunkFileName(1))), `${chunkFileName(1)} kept`).toBe(true);
+    expect(existsSync(join(dir, stray))).toBe(true);
+    // Without the stray name the log is whole.
+    renameSync(join(dir, stray), join(dir, `${stray}.moved`));
+    const reopened = await EventStore.open(dir, OPTIONS);
+    expect((await reopened.readAll()).map(brief)).toEqual(expected);
+    await reopened.close();
+  });
+
   test('chunk directory - files, leftovers of merges, overlaps and gaps', () => {
     const ranges = new Map<number, number | null>([[0, 3], [1, 1], [2, 3], [4, 4], [5, 9], [6, 10], [7, null], [12, 12]]);
     const resolved = resolveChunkFiles([...ranges.keys()], (n) => ranges.get(n)!);
