@@ -223,6 +223,7 @@ function lastChunkFooter(handle: FileHandle, fileName: string, endOffset: number
 async function chunkFiles(options: RecoveryOptions, numbers: readonly number[]): Promise<{ files: { chunkNumber: number; lastChunkNumber: number }[]; superseded: readonly SupersededFile[] }> {
   const errors = new Map<number, CorruptionError>();
   const ranges = new Map<number, number | null>();
+  const highest = numbers.length > 0 ? numbers[numbers.length - 1] : 0;
   for (const chunkNumber of numbers) {
     const fileName = chunkFileName(chunkNumber);
     const handle = await options.fs.open(join(options.dir, fileName), 'read');
@@ -230,6 +231,12 @@ async function chunkFiles(options: RecoveryOptions, numbers: readonly number[]):
       const bytes = new Uint8Array(CHUNK_HEADER_BYTES);
       const header = decodeChunkHeader(bytes.subarray(0, readFully(handle, bytes, 0, CHUNK_HEADER_BYTES, 0)), fileName, options.crc);
       if (header.chunkNumber !== chunkNumber) throw new CorruptionError({ file: fileName, offset: 16, reason: `chunk header names chunk ${header.chunkNumber}` });
+      // A scavenge never takes the last file (the active chunk when it started, or one after it),
+      // so a merged range ends before the highest-numbered file. A header claiming more (crafted,
+      // or damage its CRC missed) would make every later file a "leftover" to delete: refuse it.
+      if (header.lastChunkNumber > chunkNumber && header.lastChunkNumber >= highest) {
+        throw new CorruptionError({ file: fileName, offset: 48, reason: `merged chunk claims chunks ${chunkNumber}..${header.lastChunkNumber}, but chunk ${highest} is the last file of the log` });
+      }
       ranges.set(chunkNumber, header.lastChunkNumber);
     } catch (error) {
       if (!(error instanceof CorruptionError)) throw error;

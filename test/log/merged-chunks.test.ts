@@ -2,11 +2,13 @@
 // when a merged file lies beside files it covers (a crash between the merge's rename and the
 // removal of the files it replaced), and what recovery and verify make of every such state.
 
-import { cpSync, existsSync, readdirSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CorruptionError, EventStore, verifyStore, type RecordedEvent } from '../../src/annal.js';
-import { chunkFileName } from '../../src/format/chunk-layout.js';
+import { CHUNK_HEADER_BYTES, chunkFileName, decodeChunkHeader, encodeChunkHeader } from '../../src/format/chunk-layout.js';
+import { Crc32c } from '../../src/wasm/crc32c.js';
+import { Wasm } from '../../src/wasm/kernels.js';
 import { resolveChunkFiles } from '../../src/log/chunk-directory.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -105,6 +107,23 @@ describe('merged chunks', () => {
     expect((error as CorruptionError).file).toBe(stray);
     expect(existsSync(join(dir, stray))).toBe(true);
     expect(chunkNames(dir)).toEqual([...names, stray].sort());
+  });
+
+  test('merged chunks - a merged header (valid CRC) claiming chunks up to or past the last file is refused, and nothing is deleted', async () => {
+    const { dir, merged } = await mergedStore();
+    const names = chunkNames(dir);
+    const highest = Number(/\d+/.exec(names[names.length - 1])![0]);
+    const crc = new Crc32c(new Wasm());
+    const path = join(dir, chunkFileName(merged[0].first));
+    const bytes = readFileSync(path);
+    const header = decodeChunkHeader(bytes.subarray(0, CHUNK_HEADER_BYTES), 'x', crc);
+    for (const lastChunkNumber of [highest, 1_000_000_000]) {
+      writeFileSync(path, Buffer.concat([encodeChunkHeader({ ...header, lastChunkNumber }, crc), bytes.subarray(CHUNK_HEADER_BYTES)]));
+      const error = await EventStore.open(dir, OPTIONS).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CorruptionError);
+      expect((error as CorruptionError).reason).toMatch(/is the last file of the log/);
+      expect(chunkNames(dir)).toEqual(names);
+    }
   });
 
   test('merged chunks - a merged file missing its first number is a missing chunk', async () => {
