@@ -193,7 +193,16 @@ export class PersistentSubscription implements AsyncIterableIterator<PersistentD
         this.buffered.clear();
         // A group being updated is replaced a moment after its consumers are dropped: a connect
         // sent at once may still meet the old one and be dropped again.
-        if (interruption?.byServer) await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_DELAY_MS));
+        if (interruption?.byServer && !this.closed) {
+          // Cut short by stop() (through signal()), so an unsubscribe does not leave a timer behind.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, BUSY_RETRY_DELAY_MS);
+            this.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
       }
     } catch (error) {
       this.stop(error as Error);
