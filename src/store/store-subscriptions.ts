@@ -2,9 +2,9 @@
 // one stream or $all for a subscription, the store's live feed (started by the first subscription)
 // and the open subscriptions that closing the store ends.
 
-import { InvalidArgumentError, StoreClosedError, StreamDeletedError } from '../util/errors.js';
+import { InvalidArgumentError, StoreClosedError, StoreOverloadedError, StreamDeletedError } from '../util/errors.js';
 import {
-  POSITION_MAX, SUBSCRIPTION_CHECKPOINT_INTERVAL_EVENTS_DEFAULT, SUBSCRIPTION_CHECKPOINT_INTERVAL_EVENTS_MAX,
+  SUBSCRIPTIONS_OPEN_MAX, POSITION_MAX, SUBSCRIPTION_CHECKPOINT_INTERVAL_EVENTS_DEFAULT, SUBSCRIPTION_CHECKPOINT_INTERVAL_EVENTS_MAX,
   SUBSCRIPTION_LIVE_BUFFER_EVENTS_DEFAULT, SUBSCRIPTION_LIVE_BUFFER_EVENTS_MAX,
 } from '../util/limits.js';
 import { validatePrincipal, type Principal } from './access.js';
@@ -228,6 +228,9 @@ export class StoreSubscriptions {
   }
 
   private add(cursor: SubscriptionCursor, settings: SubscriptionSettings): StoreSubscription {
+    if (this.open.size >= SUBSCRIPTIONS_OPEN_MAX) {
+      throw new StoreOverloadedError(`${this.open.size} subscriptions are open on this store, the most there may be (SUBSCRIPTIONS_OPEN_MAX); unsubscribe one first`);
+    }
     const subscription = new CatchUpSubscription(cursor, settings, this.host);
     this.open.add(subscription);
     return subscription;

@@ -92,6 +92,11 @@ export const SUBSCRIPTION_LIVE_BUFFER_EVENTS_MAX = 100_000;
 /** subscribeToAll's checkpointIntervalEvents: positions examined between two onCheckpoint calls. */
 export const SUBSCRIPTION_CHECKPOINT_INTERVAL_EVENTS_DEFAULT = 1000;
 export const SUBSCRIPTION_CHECKPOINT_INTERVAL_EVENTS_MAX = 100_000_000;
+/**
+ * Catch-up and volatile subscriptions (subscribeToStream / subscribeToAll) open at once on one
+ * store: each may hold up to its live buffer, so their number bounds what they hold together.
+ */
+export const SUBSCRIPTIONS_OPEN_MAX = 10_000;
 /** Prefixes one streamPrefix or eventTypePrefix filter may list (each is tried on every examined event). */
 export const SUBSCRIPTION_FILTER_PREFIXES_MAX = 1000;
 /** Longest regular expression a filter may carry (they run against every examined event). */

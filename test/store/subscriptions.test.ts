@@ -4,12 +4,12 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  AccessDeniedError, EventStore, InvalidArgumentError, StoreClosedError, StreamDeletedError,
+  AccessDeniedError, EventStore, InvalidArgumentError, StoreClosedError, StoreOverloadedError, StreamDeletedError,
   type EventStoreOptions, type RecordedEvent, type StoreSubscription, type SubscriptionFilter,
 } from '../../src/annal.js';
 import { CatchUpSubscription } from '../../src/store/store-subscription.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { SUBSCRIPTION_LIVE_BUFFER_EVENTS_MAX } from '../../src/util/limits.js';
+import { SUBSCRIPTIONS_OPEN_MAX, SUBSCRIPTION_LIVE_BUFFER_EVENTS_MAX } from '../../src/util/limits.js';
 import { tempDir } from '../support/temp-dir.js';
 import { SimDisk } from '../harness/sim-disk.js';
 import { DATA_DIR, storeOptions } from '../harness/workload.js';
@@ -291,6 +291,17 @@ describe('subscriptions - falling behind', () => {
 });
 
 describe('subscriptions - ending', () => {
+  it('subscriptions - at most SUBSCRIPTIONS_OPEN_MAX are open at once: one more fails with StoreOverloadedError until one ends', async () => {
+    const store = await openStore();
+    const open = Array.from({ length: SUBSCRIPTIONS_OPEN_MAX }, () => store.subscribeToAll({ fromPosition: 'end' }));
+    await expect(store.subscribeToStream('a-1').next()).rejects.toBeInstanceOf(StoreOverloadedError);
+    await open[0].unsubscribe();
+    await appendEach(store, ['a-1']);
+    expect((await store.subscribeToStream('a-1').next()).value?.revision).toBe(0n);
+    for (const subscription of open) await subscription.unsubscribe();
+    await store.close();
+  });
+
   it('subscriptions - unsubscribe: a pending next() and every later one are done; caughtUp resolves', async () => {
     const store = await openStore();
     await appendEach(store, ['a-1']);
