@@ -4,7 +4,7 @@
 // reading (it refuses deliveries; nothing is held for it). Each gets its exact reaction, and other clients go on. format-spec/protocol.md §9.6, §10.
 
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TcpCommand } from '../../src/protocol/wire/commands.js';
 import {
   CreatePersistentSubscriptionResult, SubscriptionDropReason, messages, type PersistentSubscriptionSettingsFields,
@@ -13,7 +13,7 @@ import type { TcpPackage } from '../../src/protocol/wire/package.js';
 import { PERSISTENT_SUBSCRIPTIONS_PER_CONNECTION_MAX } from '../../src/protocol/server/server-limits.js';
 import { PERSISTENT_WINDOW_EVENTS_MAX } from '../../src/util/limits.js';
 import type { RawClient } from './raw-client.js';
-import { ADMIN_LOGIN, ADMIN_PASSWORD, RawServer, wellBehavedRoundTrip } from './raw-server.js';
+import { ADMIN_LOGIN, ADMIN_PASSWORD, RawServer, rawServersClosedAfterEach, wellBehavedRoundTrip } from './raw-server.js';
 import { settle, waitFor } from './client-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -21,17 +21,7 @@ const ADMIN = { login: ADMIN_LOGIN, password: ADMIN_PASSWORD };
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 const text = (pkg: TcpPackage): string => Buffer.from(pkg.payload).toString('utf8');
 
-const running: RawServer[] = [];
-
-async function startServer(options: Parameters<typeof RawServer.start>[0] = {}): Promise<RawServer> {
-  const server = await RawServer.start(options);
-  running.push(server);
-  return server;
-}
-
-afterEach(async () => {
-  for (const server of running.splice(0)) await server.close();
-});
+const startServer = rawServersClosedAfterEach();
 
 function groupSettings(stream: string, group: string, changes: Partial<PersistentSubscriptionSettingsFields> = {}): PersistentSubscriptionSettingsFields {
   return {

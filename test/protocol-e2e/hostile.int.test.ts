@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/event-store.js';
 import { TcpServer } from '../../src/protocol/server/tcp-server.js';
 import { TcpCommand } from '../../src/protocol/wire/commands.js';
@@ -17,22 +17,12 @@ import { FRAME_BYTES_MAX } from '../../src/protocol/wire/wire-limits.js';
 import { seededRandom, withSeed } from '../support/random.js';
 import { tempDir } from '../support/temp-dir.js';
 import { RawClient, concat, frameOf, lengthPrefix } from './raw-client.js';
-import { ADMIN_LOGIN, ADMIN_PASSWORD, CapturingLogger, RawServer, newEvent, wellBehavedRoundTrip } from './raw-server.js';
+import { ADMIN_LOGIN, ADMIN_PASSWORD, CapturingLogger, RawServer, rawServersClosedAfterEach, newEvent, wellBehavedRoundTrip } from './raw-server.js';
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 const text = (pkg: TcpPackage): string => Buffer.from(pkg.payload).toString('utf8');
 
-const running: RawServer[] = [];
-
-async function startServer(options: Parameters<typeof RawServer.start>[0] = {}): Promise<RawServer> {
-  const server = await RawServer.start(options);
-  running.push(server);
-  return server;
-}
-
-afterEach(async () => {
-  for (const server of running.splice(0)) await server.close();
-});
+const startServer = rawServersClosedAfterEach();
 
 function writeEventsPayload(stream: string, data = 'x'): Uint8Array {
   return messages.WriteEvents.encode({ eventStreamId: stream, expectedVersion: -2n, events: [newEvent('Hostile', utf8(data))], requireLeader: false });

@@ -3,7 +3,7 @@
 // closed a connection; plus the well-behaved round trip that must keep working after each attack.
 
 import { randomUUID } from 'node:crypto';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { Principal } from '../../src/store/access.js';
 import { EventStore } from '../../src/store/event-store.js';
 import type { Logger } from '../../src/util/logger.js';
@@ -154,4 +154,20 @@ export async function wellBehavedRoundTrip(server: RawServer, timeoutMs = 10_000
   } finally {
     await client.close();
   }
+}
+
+/**
+ * For a test file: a function that starts a RawServer, each closed after the test that started it
+ * (call once, at the file's top level).
+ */
+export function rawServersClosedAfterEach(): (options?: Parameters<typeof RawServer.start>[0]) => Promise<RawServer> {
+  const running: RawServer[] = [];
+  afterEach(async () => {
+    for (const server of running.splice(0)) await server.close();
+  });
+  return async (options = {}) => {
+    const server = await RawServer.start(options);
+    running.push(server);
+    return server;
+  };
 }
