@@ -13,12 +13,11 @@ import type { TcpPackage } from '../../src/protocol/wire/package.js';
 import { PERSISTENT_SUBSCRIPTIONS_PER_CONNECTION_MAX } from '../../src/protocol/server/server-limits.js';
 import { PERSISTENT_WINDOW_EVENTS_MAX } from '../../src/util/limits.js';
 import type { RawClient } from './raw-client.js';
-import { ADMIN_LOGIN, ADMIN_PASSWORD, RawServer, rawServersClosedAfterEach, wellBehavedRoundTrip } from './raw-server.js';
+import { ADMIN_LOGIN, ADMIN_PASSWORD, RawServer, rawServersClosedAfterEach, expectStillInStep, wellBehavedRoundTrip } from './raw-server.js';
 import { settle, waitFor } from './client-helpers.js';
 
 const MiB = 1024 * 1024;
 const ADMIN = { login: ADMIN_LOGIN, password: ADMIN_PASSWORD };
-const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 const text = (pkg: TcpPackage): string => Buffer.from(pkg.payload).toString('utf8');
 
 const startServer = rawServersClosedAfterEach();
@@ -70,11 +69,7 @@ function deliveries(client: RawClient, correlationId?: string): { correlationId:
 async function expectBadRequest(server: RawServer, client: RawClient, correlationId: string, answer: RegExp): Promise<void> {
   const reply = await client.waitForPackage(`BadRequest for ${correlationId}`, (p) => p.correlationId === correlationId && p.command === TcpCommand.BadRequest);
   expect(text(reply)).toMatch(answer);
-  const pong = await client.request(TcpCommand.Ping, utf8('still in step'));
-  expect([pong.command, text(pong)]).toEqual([TcpCommand.Pong, 'still in step']);
-  expect(client.closed).toBe(false);
-  expect(server.logger.closeReasons()).toEqual([]);
-  expect(server.logger.otherWarnings()).toEqual([]);
+  await expectStillInStep(server, client);
 }
 
 describe('hostile persistent - malformed requests', () => {

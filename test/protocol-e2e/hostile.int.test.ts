@@ -17,7 +17,7 @@ import { FRAME_BYTES_MAX } from '../../src/protocol/wire/wire-limits.js';
 import { seededRandom, withSeed } from '../support/random.js';
 import { tempDir } from '../support/temp-dir.js';
 import { RawClient, concat, frameOf, lengthPrefix } from './raw-client.js';
-import { ADMIN_LOGIN, ADMIN_PASSWORD, CapturingLogger, RawServer, rawServersClosedAfterEach, newEvent, wellBehavedRoundTrip } from './raw-server.js';
+import { ADMIN_LOGIN, ADMIN_PASSWORD, CapturingLogger, RawServer, rawServersClosedAfterEach, expectStillInStep, newEvent, wellBehavedRoundTrip } from './raw-server.js';
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 const text = (pkg: TcpPackage): string => Buffer.from(pkg.payload).toString('utf8');
@@ -88,11 +88,7 @@ async function expectBadRequest(server: RawServer, command: number, payload: Uin
   const reply = await client.request(command, payload, { correlationId });
   expect([reply.command, reply.correlationId]).toEqual([TcpCommand.BadRequest, correlationId]);
   expect(text(reply)).toMatch(answer);
-  const pong = await client.request(TcpCommand.Ping, utf8('still in step'));
-  expect([pong.command, text(pong)]).toEqual([TcpCommand.Pong, 'still in step']);
-  expect(client.closed).toBe(false);
-  expect(server.logger.closeReasons()).toEqual([]);
-  expect(server.logger.otherWarnings()).toEqual([]);
+  await expectStillInStep(server, client);
   await client.close();
   await wellBehavedRoundTrip(server);
 }

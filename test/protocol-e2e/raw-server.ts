@@ -120,6 +120,18 @@ export function newEvent(type: string, data: Uint8Array): NewEvent {
 }
 
 /**
+ * After a request the server refused: the connection still answers a Ping in order, stays open,
+ * and the server logged neither a close nor any other warning.
+ */
+export async function expectStillInStep(server: RawServer, client: RawClient): Promise<void> {
+  const pong = await client.request(TcpCommand.Ping, new Uint8Array(Buffer.from('still in step', 'utf8')));
+  expect([pong.command, Buffer.from(pong.payload).toString('utf8')]).toEqual([TcpCommand.Pong, 'still in step']);
+  expect(client.closed).toBe(false);
+  expect(server.logger.closeReasons()).toEqual([]);
+  expect(server.logger.otherWarnings()).toEqual([]);
+}
+
+/**
  * What every hostile test checks last: a fresh, well-behaved connection writes an event to a new
  * stream and reads it back. Returns the milliseconds the round trip took.
  */
