@@ -47,6 +47,14 @@ export interface FrozenMemtable {
 
 export type ScanDirection = 'forwards' | 'backwards';
 
+/**
+ * Stream ids beginning with this hold the metadata of the stream named by the rest (`$$S` for S,
+ * the store's naming, src/store/stream-names.ts). The index tracks which streams have one so that
+ * the metadata check of every append needs no lookup for the many streams without.
+ */
+const METASTREAM_PREFIX = '$$';
+const DOLLAR = 0x24;
+
 export class StoreIndexes {
   readonly streams: StreamTable;
   readonly global: GlobalIndex;
@@ -58,6 +66,8 @@ export class StoreIndexes {
   private readonly streamCategories = new GrowableUint32Array(1024);
   /** Bytes of each stream's records in the log, by stream number. */
   private readonly streamRecordBytes = new GrowableFloat64Array(1024);
+  /** S for every stream `$$S` that has events (never shrinks: streams are not removed). */
+  private readonly streamsWithMetastream = new Set<string>();
   /** Oldest first; together they cover [0, coveredPosition). */
   private runList: IndexRun[] = [];
   private covered = 0;
@@ -96,6 +106,7 @@ export class StoreIndexes {
     assert(this.streams.streamCount === 0 && this.covered === 0 && this.runList.length === 0, 'load() starts from empty indexes');
     if (directory.streamCategories.length !== directory.streamCount || directory.streamRecordBytes.length !== directory.streamCount) return false;
     if (!this.streams.loadStreamBytes(directory.streamBytes, directory.streamCount)) return false;
+    this.noteMetastreams(directory.streamBytes);
     for (const name of directory.categoryNames) this.categoryNames.numberOf(name);
     for (const name of directory.eventTypeNames) this.eventTypeNames.numberOf(name);
     if (this.categoryNames.count !== directory.categoryNames.length || this.eventTypeNames.count !== directory.eventTypeNames.length) return false;
@@ -161,7 +172,9 @@ export class StoreIndexes {
       const at = base + offset + RECORD_HEADER_BYTES;
       this.global.add(chunkNumber, position, fileOffsetOfBase + offset, u32[u + DU32_RECORD_BYTES]);
       if (streamNo === this.streamCategories.length) {
-        const category = categoryOf(buf.toString('utf8', at, at + streamIdBytes));
+        const streamId = buf.toString('utf8', at, at + streamIdBytes);
+        if (streamId.startsWith(METASTREAM_PREFIX)) this.streamsWithMetastream.add(streamId.slice(METASTREAM_PREFIX.length));
+        const category = categoryOf(streamId);
         this.streamCategories.push(category === null ? 0 : this.categoryNames.numberOf(category) + 1);
         this.streamRecordBytes.push(0);
       }
@@ -179,6 +192,26 @@ export class StoreIndexes {
       this.eventTypes.add(typeNo, position);
     }
     return covered + indexed;
+  }
+
+  /**
+   * Whether the metastream `$$S` of stream S has events — false without a lookup of `$$S` for the
+   * streams that never had metadata. Exact: a stream, once indexed, is never removed.
+   */
+  hasMetastream(streamId: string): boolean {
+    return this.streamsWithMetastream.has(streamId);
+  }
+
+  /** Adds the metastreams among loaded directory entries; only those ids are decoded. */
+  private noteMetastreams(streamBytes: Uint8Array): void {
+    for (let at = 0; at < streamBytes.length;) {
+      const length = streamBytes[at + 4] | (streamBytes[at + 5] << 8);
+      const id = at + 6;
+      if (length >= 2 && streamBytes[id] === DOLLAR && streamBytes[id + 1] === DOLLAR) {
+        this.streamsWithMetastream.add(Buffer.from(streamBytes.buffer, streamBytes.byteOffset + id + 2, length - 2).toString('utf8'));
+      }
+      at = id + length;
+    }
   }
 
   /**

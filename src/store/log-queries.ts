@@ -18,6 +18,11 @@ export class LogQueries {
     return streamNo < 0 ? 0 : streams.revisionCount(streamNo);
   }
 
+  /** Whether `$$S` has events: false, without building or looking up `$$S`, for most streams. */
+  hasMetastream(streamId: string): boolean {
+    return this.indexes.hasMetastream(streamId);
+  }
+
   /** Position of a revision that exists. */
   positionOf(streamId: string, revision: number): number {
     const positions = this.indexes.streamPositions(this.indexes.streams.find(streamId), revision, 1);

@@ -31,6 +31,8 @@ interface Settings {
 }
 
 const NO_METADATA = { raw: null, metadata: null, hardDeleted: false, softDeleted: false };
+/** The state of every stream whose `$$S` has no events (shared: states are never changed). */
+const NO_METASTREAM: StreamState = Object.freeze({ ...NO_METADATA, metastreamCount: 0 });
 
 export class StreamPolicy {
   private readonly states = new Map<string, StreamState>();
@@ -40,6 +42,8 @@ export class StreamPolicy {
 
   /** The metadata state of stream S (not of a metastream). */
   stateOf(streamId: string): StreamState {
+    // Most streams never had metadata; this check runs on every append and read.
+    if (!this.queries.hasMetastream(streamId)) return NO_METASTREAM;
     const metastream = metastreamOf(streamId);
     const count = this.queries.eventCount(metastream);
     const cached = this.states.get(streamId);
