@@ -32,6 +32,7 @@ import { StreamPolicy, type StreamState } from './stream-policy.js';
 import { undeletedExpectation, validateMetadataEvents } from './stream-writes.js';
 import { withTruncateBefore } from './stream-metadata.js';
 import { ALL_STREAM, METADATA_EVENT_TYPE, STREAM_DELETED_EVENT_TYPE, isMetastream, metastreamOf, streamOfMetastream } from './stream-names.js';
+import { MetadataGate } from './metadata-gate.js';
 import { PagedEvents } from './paged-events.js';
 import { RecentEventIds, RecentIdRing } from './recent-event-ids.js';
 import { RecordReader } from './record-reader.js';
@@ -145,6 +146,7 @@ export class EventStore {
   private readonly committer: Committer;
   private readonly queries: LogQueries;
   private readonly policy: StreamPolicy;
+  private readonly metadataGate = new MetadataGate();
   private readonly listeners = new Set<(headPosition: bigint) => void>();
   private closing: Promise<void> | null = null;
   private sortedIds: SortedStreamIds | null = null;
@@ -315,14 +317,17 @@ export class EventStore {
    * soft-deleted stream brings it back, its revisions continuing where they ended.
    */
   appendToStream(streamId: string, events: EventData[], options?: AppendOptions): Promise<AppendResult> {
+    const wait = this.metadataGate.blocking([ownerOf(streamId)]);
+    if (wait !== null) return wait.then(() => this.appendToStream(streamId, events, options));
     try {
       this.checkOpen();
       checkOptionKeys(options, ['expectedRevision', 'principal'], 'append');
       const principal = validatePrincipal(options?.principal);
       const parts = this.prepareWrite(streamId, events, options?.expectedRevision, principal);
       const bytes = checkAppendSize(parts, this.options);
-      if (parts.length === 1) return this.committer.submitOne(parts[0], bytes);
-      return this.committer.submit(parts, bytes).then((results) => results[0]);
+      const written = parts.length === 1 ? this.committer.submitOne(parts[0], bytes) : this.committer.submit(parts, bytes).then((results) => results[0]);
+      this.metadataGate.track(metadataOwners(parts), written);
+      return written;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -330,6 +335,8 @@ export class EventStore {
 
   /** Appends to several streams in one transaction: all become visible, or none (also across a crash). */
   appendMulti(requests: AppendRequest[], options?: { principal?: Principal }): Promise<AppendResult[]> {
+    const wait = Array.isArray(requests) ? this.metadataGate.blocking(requests.map((r) => ownerOf((r as AppendRequest | null)?.streamId))) : null;
+    if (wait !== null) return wait.then(() => this.appendMulti(requests, options));
     try {
       this.checkOpen();
       checkOptionKeys(options, ['principal'], 'appendMulti');
@@ -344,7 +351,9 @@ export class EventStore {
         parts.push(...this.prepareWrite(request.streamId, request.events, request.expectedRevision, principal));
       }
       const bytes = checkAppendSize(parts, this.options);
-      return this.committer.submit(parts, bytes).then((results) => resultIndex.map((i) => results[i]));
+      const written = this.committer.submit(parts, bytes);
+      this.metadataGate.track(metadataOwners(parts), written);
+      return written.then((results) => resultIndex.map((i) => results[i]));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -387,6 +396,8 @@ export class EventStore {
    * Resolves with the position of the metadata event that records the deletion.
    */
   deleteStream(streamId: string, options?: DeleteOptions): Promise<{ position: bigint }> {
+    const wait = this.metadataGate.blocking([ownerOf(streamId)]);
+    if (wait !== null) return wait.then(() => this.deleteStream(streamId, options));
     try {
       this.checkOpen();
       checkOptionKeys(options, ['expectedRevision', 'hard', 'principal'], 'deleteStream');
@@ -404,7 +415,9 @@ export class EventStore {
         ? this.metadataPart(streamId, state, '{}', STREAM_DELETED_EVENT_TYPE)
         : this.metadataPart(streamId, state, withTruncateBefore(state.raw, 'deleted'));
       const parts = [target, marker];
-      return this.committer.submit(parts, checkAppendSize(parts, this.options)).then((results) => ({ position: results[1].position }));
+      const written = this.committer.submit(parts, checkAppendSize(parts, this.options));
+      this.metadataGate.track([streamId], written);
+      return written.then((results) => ({ position: results[1].position }));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -803,4 +816,17 @@ export class EventStore {
   private checkOpen(): void {
     if (this.closing) throw new StoreClosedError();
   }
+}
+
+/** The stream whose metadata decides a write to `streamId`: S for S and for `$$S` (a non-string, refused later, gates nothing). */
+function ownerOf(streamId: unknown): string {
+  if (typeof streamId !== 'string') return '';
+  return isMetastream(streamId) ? streamOfMetastream(streamId) : streamId;
+}
+
+/** The streams S whose `$$S` these parts write. */
+function metadataOwners(parts: readonly AppendPart[]): string[] {
+  const owners: string[] = [];
+  for (const part of parts) if (isMetastream(part.streamId)) owners.push(streamOfMetastream(part.streamId));
+  return owners;
 }

@@ -107,23 +107,39 @@ describe('soft delete', () => {
     await store.close();
   });
 
-  it('soft delete - a concurrent writer racing the undelete conflicts instead of duplicating revisions', async () => {
+  it('soft delete - writers racing the undelete: the first undeletes, the others are decided after it (no duplicate revisions, no spurious conflict)', async () => {
     const { store } = await SimStore.open();
     await store.appendToStream('s', events(3));
     await store.deleteStream('s');
     const before = await store.headPosition();
-    // Issued together: both saw the stream soft-deleted with 3 old events.
+    // Issued together: the first undeletes; the others wait for its `$$S` write and are then
+    // checked against the stream it left (one visible event at revision 3).
     const outcomes = await Promise.allSettled([
       store.appendToStream('s', [{ type: 'First', data: 1 }]),
       store.appendToStream('s', [{ type: 'Second', data: 2 }], { expectedRevision: 'no_stream' }),
       store.appendMulti([{ streamId: 's', events: [{ type: 'Third', data: 3 }] }]),
     ]);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
-    for (const o of outcomes.slice(1)) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
-    expect((await store.readStream('s')).map((e) => [e.revision, e.type])).toEqual([[3n, 'First']]);
-    // The winner wrote one event and one `$$S` event; the losers nothing.
-    expect(await store.headPosition()).toBe(before + 2n);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
+    expect((await store.readStream('s')).map((e) => [e.revision, e.type])).toEqual([[3n, 'First'], [4n, 'Third']]);
+    // One undelete: two events and one `$$S` event; the loser wrote nothing.
+    expect(await store.headPosition()).toBe(before + 3n);
     expect((await store.getStreamMetadata('s')).metadata).toEqual({ $tb: 3 });
+    await store.close();
+  });
+
+  it('soft delete - an append issued while the delete is in flight lands after it and undeletes (its event stays visible)', async () => {
+    const { store } = await SimStore.open();
+    await store.appendToStream('s', events(3));
+    const deleted = store.deleteStream('s');
+    const appended = store.appendToStream('s', [{ type: 'After', data: 1 }]);
+    await deleted;
+    expect(await appended).toMatchObject({ nextExpectedRevision: 3n });
+    expect((await store.readStream('s')).map((e) => [e.revision, e.type])).toEqual([[3n, 'After']]);
+    expect((await store.getStreamMetadata('s')).metadata).toEqual({ $tb: 3 });
+    // A later append keeps it: the raced event is not hidden by a second undelete.
+    await store.appendToStream('s', [{ type: 'Later', data: 2 }]);
+    expect((await store.readStream('s')).map((e) => e.type)).toEqual(['After', 'Later']);
     await store.close();
   });
 
@@ -213,6 +229,23 @@ describe('hard delete', () => {
     // The stream's events stay in $all, with the tombstone in `$$S`.
     const all = await store.readAll();
     expect(all.map((e) => [e.streamId, e.type])).toEqual([['s', 'T'], ['s', 'T'], ['s', 'T'], ['$$s', '$metadata'], ['$$s', '$streamDeleted']]);
+    await store.close();
+  });
+
+  it('hard delete - appends and metadata issued while the tombstone is in flight are refused, never written after it', async () => {
+    const { store } = await SimStore.open();
+    await store.appendToStream('s', events(2));
+    const deleted = store.deleteStream('s', { hard: true });
+    const outcomes = await Promise.allSettled([
+      store.appendToStream('s', events(1)),
+      store.appendMulti([{ streamId: 't', events: events(1) }, { streamId: 's', events: events(1) }]),
+      store.setStreamMetadata('s', { $maxCount: 5 }),
+      store.deleteStream('s'),
+    ]);
+    const { position } = await deleted;
+    for (const o of outcomes) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(StreamDeletedError);
+    // The tombstone is the last event of the log: nothing of 's', '$$s' or the multi ('t') came after it.
+    expect(await store.headPosition()).toBe(position);
     await store.close();
   });
 
