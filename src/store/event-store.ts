@@ -4,7 +4,7 @@
 import { assert } from '../util/assert.js';
 import { CorruptionError, InvalidArgumentError, InvalidStreamIdError, StoreClosedError, type ExpectedRevision } from '../util/errors.js';
 import { uuidFromBytes } from '../util/bytes.js';
-import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, LIST_STREAMS_LIMIT_MAX, RECORD_BYTES_MAX } from '../util/limits.js';
+import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, LIST_STREAMS_LIMIT_MAX, READ_PAGE_BYTES, RECORD_BYTES_MAX } from '../util/limits.js';
 import { SortedStreamIds } from '../index/sorted-stream-ids.js';
 import { Wasm } from '../wasm/kernels.js';
 import { Crc32c } from '../wasm/crc32c.js';
@@ -25,7 +25,7 @@ import { PersistedIndexes } from '../index/persisted-indexes.js';
 import { Committer, type AppendPart, type AppendResult } from './committer.js';
 import { CONTENT_TYPE_JSON, checkAppendSize, validateEvents, validateStreamId, type EventData } from './event-input.js';
 import { validateExpectedRevision } from './expected-revision.js';
-import { checkOptionKeys, parseReadAllOptions, parseReadStreamOptions, type ParsedRead, type ReadAllOptions, type ReadStreamOptions } from './read-options.js';
+import { checkOptionKeys, parseReadAllOptions, parseReadStreamOptions, type ParsedRead, type ReadAllFilter, type ReadAllOptions, type ReadStreamOptions } from './read-options.js';
 import { validatePrincipal, type Principal } from './access.js';
 import { LogQueries } from './log-queries.js';
 import { StreamPolicy, type StreamState } from './stream-policy.js';
@@ -455,9 +455,19 @@ export class EventStore {
 
   /** readStream, synchronously (subscriptions read and then register with the feed in one step). */
   private readStreamNow(streamId: string, options?: ReadStreamOptions): RecordedEvent[] {
+    return this.readStreamBudgeted(streamId, options).events;
+  }
+
+  /** readStream, saying whether `maxBytes` cut the page short (more events may follow). */
+  private readStreamBudgeted(streamId: string, options?: ReadStreamOptions): { events: RecordedEvent[]; cut: boolean } {
     this.checkOpen();
     validateStreamId(streamId);
     const read = parseReadStreamOptions(options);
+    const { result, cut } = this.parts.reader.withByteBudget(read.maxBytes, () => this.readStreamParsed(streamId, read));
+    return { events: result, cut };
+  }
+
+  private readStreamParsed(streamId: string, read: ParsedRead): RecordedEvent[] {
     this.policy.checkAccess(read.principal, streamId, 'read');
     this.policy.checkNotDeleted(streamId);
     if (isMetastream(streamId)) return this.queries.stream(streamId, 0, read);
@@ -503,7 +513,17 @@ export class EventStore {
    */
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
     this.checkOpen();
-    const read = parseReadAllOptions(options);
+    return this.readAllBudgeted(parseReadAllOptions(options)).events;
+  }
+
+  /** readAll, saying whether `maxBytes` cut the page short (more events may follow). */
+  private readAllBudgeted(read: ParsedRead & { filter: ReadAllFilter | undefined }): { events: RecordedEvent[]; cut: boolean } {
+    this.checkOpen();
+    const { result, cut } = this.parts.reader.withByteBudget(read.maxBytes, () => this.readAllParsed(read));
+    return { events: result, cut };
+  }
+
+  private readAllParsed(read: ParsedRead & { filter: ReadAllFilter | undefined }): RecordedEvent[] {
     this.policy.checkAccess(read.principal, ALL_STREAM, 'read');
     const filter = read.filter;
     if (filter === undefined || 'streamPrefix' in filter) return this.queries.all(read, filter);
@@ -541,16 +561,18 @@ export class EventStore {
   }
 
   /**
-   * Pages through $all; each page is read when the consumer asks for the next event. Bad options
-   * and a closed store reject the first next(), as an async generator would.
+   * Pages through $all; each page is read when the consumer asks for the next event and holds at
+   * most READ_PAGE_EVENTS (1000) events and `maxBytes` of records (default READ_PAGE_BYTES, 8 MiB;
+   * here a bound per page, not on the whole iteration). Bad options and a closed store reject the
+   * first next(), as an async generator would.
    */
   iterateAll(options?: ReadAllOptions): AsyncIterableIterator<RecordedEvent> {
     try {
       this.checkOpen();
       const read = parseReadAllOptions(options);
-      const rest = { ...(read.filter ? { filter: read.filter } : {}), ...(read.principal ? { principal: read.principal } : {}) };
+      const maxBytes = read.maxBytes === Infinity ? READ_PAGE_BYTES : read.maxBytes;
       return new PagedEvents(
-        (fromPosition, maxCount) => this.readAll({ fromPosition, direction: read.direction, maxCount, ...rest }),
+        async (fromPosition, maxCount) => this.readAllBudgeted({ ...read, from: fromPosition, maxCount, maxBytes }),
         (event) => event.position, read.from, read.direction, read.maxCount,
       );
     } catch (error) {
@@ -558,15 +580,16 @@ export class EventStore {
     }
   }
 
-  /** Pages through one stream (errors as iterateAll). */
+  /** Pages through one stream (page bounds and errors as iterateAll). */
   iterateStream(streamId: string, options?: ReadStreamOptions): AsyncIterableIterator<RecordedEvent> {
     try {
       this.checkOpen();
       validateStreamId(streamId);
       const read = parseReadStreamOptions(options);
       const rest = read.principal ? { principal: read.principal } : {};
+      const maxBytes = read.maxBytes === Infinity ? READ_PAGE_BYTES : read.maxBytes;
       return new PagedEvents(
-        (fromRevision, maxCount) => this.readStream(streamId, { fromRevision, direction: read.direction, maxCount, ...rest }),
+        async (fromRevision, maxCount) => this.readStreamBudgeted(streamId, { fromRevision, direction: read.direction, maxCount, maxBytes, ...rest }),
         (event) => event.revision, read.from, read.direction, read.maxCount,
       );
     } catch (error) {
@@ -764,8 +787,11 @@ export class EventStore {
       checkNotDeleted: (streamId) => this.policy.checkNotDeleted(streamId),
       headPosition: () => this.queries.headPosition,
       eventCount: (streamId) => this.queries.eventCount(streamId),
-      readAll: (from, maxCount, indexed) => this.queries.all({ from, direction: 'forwards', maxCount }, indexed),
-      readStream: (streamId, fromRevision, maxCount, principal) => this.readStreamNow(streamId, { fromRevision, maxCount, ...(principal ? { principal } : {}) }),
+      readAll: (from, maxCount, indexed) => {
+        const { result, cut } = this.parts.reader.withByteBudget(READ_PAGE_BYTES, () => this.queries.all({ from, direction: 'forwards', maxCount, maxBytes: READ_PAGE_BYTES }, indexed));
+        return { events: result, cut };
+      },
+      readStream: (streamId, fromRevision, maxCount, principal) => this.readStreamBudgeted(streamId, { fromRevision, maxCount, maxBytes: READ_PAGE_BYTES, ...(principal ? { principal } : {}) }),
     });
     return this.subscriptions;
   }

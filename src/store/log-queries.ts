@@ -31,7 +31,7 @@ export class LogQueries {
 
   /** The stream's last event, or null when it has none. */
   lastEvent(streamId: string): RecordedEvent | null {
-    const [last] = this.stream(streamId, 0, { from: 'end', direction: 'backwards', maxCount: 1 });
+    const [last] = this.stream(streamId, 0, { from: 'end', direction: 'backwards', maxCount: 1, maxBytes: Infinity });
     return last ?? null;
   }
 
@@ -52,6 +52,7 @@ export class LogQueries {
         const n = Math.min(read.maxCount - out.length, count - from);
         const positions = this.indexes.streamPositions(streamNo, from, n);
         this.reader.readPositions(positions, 0, positions.length, streamId, out);
+        if (this.reader.budgetSpent) break;
         from += n;
       }
     } else {
@@ -60,6 +61,7 @@ export class LogQueries {
         const n = Math.min(read.maxCount - out.length, from + 1 - firstVisible);
         const positions = this.indexes.streamPositions(streamNo, from - n + 1, n).reverse();
         this.reader.readPositions(positions, 0, positions.length, streamId, out);
+        if (this.reader.budgetSpent) break;
         from -= n;
       }
     }
@@ -89,6 +91,7 @@ export class LogQueries {
       while (out.length < read.maxCount && from < next) {
         const n = Math.min(read.maxCount - out.length, next - from);
         this.reader.readRange(from, n, true, out);
+        if (this.reader.budgetSpent) break;
         from += n;
       }
     } else {
@@ -96,6 +99,7 @@ export class LogQueries {
       while (out.length < read.maxCount && from >= 0) {
         const n = Math.min(read.maxCount - out.length, from + 1);
         this.reader.readRange(from, n, false, out);
+        if (this.reader.budgetSpent) break;
         from -= n;
       }
     }
@@ -111,7 +115,7 @@ export class LogQueries {
       const positions = this.indexes.keyedPositions(kind, name, from, read.direction, want);
       this.reader.readPositions(positions, 0, positions.length, null, out);
       // Fewer than asked: the index has no more. Otherwise holes were skipped: go on after them.
-      if (positions.length < want) return out;
+      if (positions.length < want || this.reader.budgetSpent) return out;
       const last = positions[positions.length - 1];
       if (read.direction === 'backwards' && last === 0) return out;
       from = read.direction === 'forwards' ? last + 1 : last - 1;
@@ -123,12 +127,12 @@ export class LogQueries {
     const out: RecordedEvent[] = [];
     let from = read.from;
     for (;;) {
-      const page = this.range({ from, direction: read.direction, maxCount: READ_BATCH_RECORDS_MAX });
+      const page = this.range({ from, direction: read.direction, maxCount: READ_BATCH_RECORDS_MAX, maxBytes: read.maxBytes });
       for (const event of page) {
         if (out.length === read.maxCount) return out;
         if (event.streamId.startsWith(prefix)) out.push(event);
       }
-      if (page.length < READ_BATCH_RECORDS_MAX || out.length === read.maxCount) return out;
+      if (page.length < READ_BATCH_RECORDS_MAX || out.length === read.maxCount || this.reader.budgetSpent) return out;
       const last = page[page.length - 1].position;
       if (read.direction === 'backwards' && last === 0n) return out;
       from = read.direction === 'forwards' ? last + 1n : last - 1n;

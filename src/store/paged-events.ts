@@ -6,8 +6,11 @@ import { READ_PAGE_EVENTS } from '../util/limits.js';
 import type { Direction, ReadFrom } from './read-options.js';
 import type { RecordedEvent } from './recorded-event.js';
 
-/** Fetches up to `maxCount` events starting at `from` (inclusive) in the iterator's direction. */
-export type PageFetch = (from: ReadFrom, maxCount: number) => Promise<RecordedEvent[]>;
+/**
+ * Fetches up to `maxCount` events starting at `from` (inclusive) in the iterator's direction;
+ * `cut`: the page stopped at its byte budget, more may follow.
+ */
+export type PageFetch = (from: ReadFrom, maxCount: number) => Promise<{ events: RecordedEvent[]; cut: boolean }>;
 
 export class PagedEvents implements AsyncIterableIterator<RecordedEvent> {
   private page: RecordedEvent[] = [];
@@ -36,9 +39,9 @@ export class PagedEvents implements AsyncIterableIterator<RecordedEvent> {
   private async fill(): Promise<IteratorResult<RecordedEvent>> {
     if (this.finished || this.left === 0) return this.end();
     const want = Math.min(this.left, READ_PAGE_EVENTS);
-    const page = await this.fetch(this.from, want);
+    const { events: page, cut } = await this.fetch(this.from, want);
     this.left -= page.length;
-    if (page.length < want) this.finished = true;
+    if (page.length < want && !cut) this.finished = true;
     if (page.length === 0) return this.end();
     const last = this.keyOf(page[page.length - 1]);
     if (this.direction === 'backwards' && last === 0n) this.finished = true;

@@ -13,6 +13,8 @@ export interface ReadStreamOptions {
   direction?: Direction;
   /** Most events to return; default all. */
   maxCount?: number | bigint;
+  /** Most bytes of records to read (see ReadAllOptions.maxBytes); default no limit. */
+  maxBytes?: number;
   /** Whose read this is (access control); absent: the embedding process. */
   principal?: Principal;
 }
@@ -24,6 +26,14 @@ export interface ReadAllOptions {
   fromPosition?: ReadFrom;
   direction?: Direction;
   maxCount?: number | bigint;
+  /**
+   * Most bytes of records (their size in the log, format-spec/log.md §3: headers, ids, type,
+   * metadata, data) the read may bring into memory, those a filter or metadata then skips
+   * included; default no limit. The page stops before the event that would go past it — always
+   * after at least one event — and the next page continues after the last event returned, so
+   * pages of large events stay bounded in bytes, not only in count.
+   */
+  maxBytes?: number;
   filter?: ReadAllFilter;
   principal?: Principal;
 }
@@ -32,6 +42,8 @@ export interface ParsedRead {
   from: ReadFrom;
   direction: Direction;
   maxCount: number;
+  /** Infinity when the caller set none. */
+  maxBytes: number;
   principal?: Principal;
 }
 
@@ -58,21 +70,25 @@ function parseCommon(options: Record<string, unknown>, fromKey: string): ParsedR
   if (typeof maxCount !== 'number' || !Number.isInteger(maxCount) || maxCount < 0 || maxCount > READ_EVENTS_MAX) {
     throw new InvalidArgumentError(`maxCount must be an integer in [0, ${READ_EVENTS_MAX}]`);
   }
+  const maxBytes = options.maxBytes ?? Infinity;
+  if (maxBytes !== Infinity && (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes < 1)) {
+    throw new InvalidArgumentError('maxBytes must be a positive integer');
+  }
   const principal = validatePrincipal(options.principal);
-  return { from: from as ReadFrom, direction, maxCount, ...(principal ? { principal } : {}) };
+  return { from: from as ReadFrom, direction, maxCount, maxBytes: maxBytes as number, ...(principal ? { principal } : {}) };
 }
 
 export function parseReadStreamOptions(options: ReadStreamOptions | undefined): ParsedRead {
   if (options === undefined) return parseCommon({}, 'fromRevision');
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('read options must be an object');
-  checkKeys(options, ['fromRevision', 'direction', 'maxCount', 'principal'], 'readStream');
+  checkKeys(options, ['fromRevision', 'direction', 'maxCount', 'maxBytes', 'principal'], 'readStream');
   return parseCommon(options as Record<string, unknown>, 'fromRevision');
 }
 
 export function parseReadAllOptions(options: ReadAllOptions | undefined): ParsedRead & { filter: ReadAllFilter | undefined } {
   if (options === undefined) return { ...parseCommon({}, 'fromPosition'), filter: undefined };
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('read options must be an object');
-  checkKeys(options, ['fromPosition', 'direction', 'maxCount', 'filter', 'principal'], 'readAll');
+  checkKeys(options, ['fromPosition', 'direction', 'maxCount', 'maxBytes', 'filter', 'principal'], 'readAll');
   const filter = options.filter;
   if (filter !== undefined) {
     if (typeof filter !== 'object' || filter === null) throw new InvalidArgumentError('filter must be an object');

@@ -24,9 +24,90 @@ export class RecordReader {
   /** Offsets of the records of a scattered read in the compact buffer the events own. */
   private readonly relocated = new Uint32Array(READ_BATCH_RECORDS_MAX);
 
+  /** Record bytes the read under way may still return (Infinity: no budget); see withByteBudget. */
+  private bytesLeft = Infinity;
+  /** Whether the read under way has returned a record yet (its first one is never refused). */
+  private returnedAny = false;
+  private budgetCut = false;
+
   constructor(private readonly wasm: Wasm, private readonly log: LogReader, private readonly global: GlobalIndex, maxRecordBytes: number) {
     this.span = new WasmRegion(wasm, READ_SPAN_BYTES);
     this.decoder = new RecordDecoder(wasm, READ_BATCH_RECORDS_MAX, maxRecordBytes);
+  }
+
+  /**
+   * Runs a synchronous read that materialises at most `maxBytes` of records (log.md §3 sizes,
+   * holes included): readRange and readPositions then stop before the first record that would go
+   * past it once the read has returned an event, so a page always holds at least one event (and
+   * at most maxBytes plus that one event's bytes). Sizes come from the global index before the
+   * records are read, so a page of huge events never exists in memory, even for a moment.
+   * Returns fn's result and whether the budget cut the read short.
+   */
+  withByteBudget<T>(maxBytes: number, read: () => T): { result: T; cut: boolean } {
+    if (maxBytes === Infinity) return { result: read(), cut: false };
+    this.bytesLeft = maxBytes;
+    this.returnedAny = false;
+    this.budgetCut = false;
+    try {
+      return { result: read(), cut: this.budgetCut };
+    } finally {
+      this.bytesLeft = Infinity;
+      this.budgetCut = false;
+    }
+  }
+
+  /** Whether the budget of the read under way is spent (its callers stop asking for more). */
+  get budgetSpent(): boolean {
+    return this.budgetCut;
+  }
+
+  /**
+   * How many of the records at positionAt(0) … positionAt(count-1) to read next, taking their
+   * bytes from the budget: those that fit; when not even the first fits, that one alone if the
+   * read has returned no event yet (holes at most), else 0 — the read is then cut.
+   */
+  private fitBudget(count: number, positionAt: (i: number) => number): number {
+    if (this.bytesLeft === Infinity || count === 0) return count;
+    let n = 0;
+    while (n < count) {
+      const { recordBytes } = this.global.locate(positionAt(n));
+      if (recordBytes > this.bytesLeft) {
+        // Those before it are read first: they may hold the page's first event.
+        if (this.returnedAny || n > 0) break;
+        // Nothing returned yet (holes at most): this record is read over budget.
+        this.bytesLeft = 0;
+        return 1;
+      }
+      this.bytesLeft -= recordBytes;
+      n++;
+    }
+    if (n === 0 && count > 0) this.budgetCut = true;
+    return n;
+  }
+
+  /**
+   * As fitBudget for consecutive positions from `p` (upwards or downwards), within p's chunk: a
+   * binary search over the chunk's offsets rather than a lookup per record.
+   */
+  private fitRange(p: number, count: number, forwards: boolean): number {
+    if (this.bytesLeft === Infinity) return count;
+    const global = this.global;
+    const c = global.chunkIndexOf(p);
+    const most = Math.min(count, forwards ? global.chunkEndPosition(c) - p : p - global.chunkStartPosition(c) + 1);
+    const bytesOf = (k: number): number => (forwards ? global.endOf(c, p + k - 1) - global.offsetOf(c, p) : global.endOf(c, p) - global.offsetOf(c, p - k + 1));
+    let a = 0;
+    let b = most;
+    while (a < b) {
+      const mid = (a + b + 1) >>> 1;
+      if (bytesOf(mid) <= this.bytesLeft) a = mid;
+      else b = mid - 1;
+    }
+    if (a > 0) {
+      this.bytesLeft -= bytesOf(a);
+      return a;
+    }
+    // The next record alone is over budget: as in fitBudget.
+    return this.fitBudget(1, () => p);
   }
 
   /**
@@ -38,17 +119,22 @@ export class RecordReader {
   readRange(first: number, count: number, forwards: boolean, out: RecordedEvent[], keepHoles = false): void {
     let p = first;
     let left = count;
+    let allowed = 0;
     while (left > 0) {
+      if (allowed === 0) {
+        allowed = this.fitRange(p, left, forwards);
+        if (allowed === 0) return;
+      }
       const c = this.global.chunkIndexOf(p);
       // The span covers positions [lo, hi) of one chunk within READ_SPAN_BYTES (at least one record).
       let lo: number;
       let hi: number;
       if (forwards) {
         lo = p;
-        hi = this.spanEnd(c, lo, Math.min(lo + left, this.global.chunkEndPosition(c), lo + READ_BATCH_RECORDS_MAX));
+        hi = this.spanEnd(c, lo, Math.min(lo + allowed, this.global.chunkEndPosition(c), lo + READ_BATCH_RECORDS_MAX));
       } else {
         hi = p + 1;
-        lo = this.spanStart(c, hi, Math.max(hi - left, this.global.chunkStartPosition(c), hi - READ_BATCH_RECORDS_MAX));
+        lo = this.spanStart(c, hi, Math.max(hi - allowed, this.global.chunkStartPosition(c), hi - READ_BATCH_RECORDS_MAX));
       }
       const n = hi - lo;
       const start = this.global.offsetOf(c, lo);
@@ -59,6 +145,7 @@ export class RecordReader {
       this.emit(owned, n, forwards, null, out, keepHoles);
       p = forwards ? hi : lo - 1;
       left -= n;
+      allowed -= n;
     }
   }
 
@@ -68,7 +155,13 @@ export class RecordReader {
    */
   readPositions(positions: ArrayLike<number>, from: number, to: number, streamId: string | null, out: RecordedEvent[]): void {
     let i = from;
-    while (i < to) i = this.readScattered(positions, i, to, streamId, out);
+    while (i < to) {
+      const start = i;
+      const allowed = this.fitBudget(to - i, (k) => positions[start + k]);
+      if (allowed === 0) return;
+      const end = i + allowed;
+      while (i < end) i = this.readScattered(positions, i, end, streamId, out);
+    }
   }
 
   /** Last position (exclusive) ≤ limit whose span from `lo` stays within READ_SPAN_BYTES. */
@@ -199,6 +292,7 @@ export class RecordReader {
         typeBytes = thisTypeBytes;
       }
       typeAt = thisTypeAt;
+      this.returnedAny = true;
       out.push(new RecordedEvent(
         owned, at, stream, type, thisStreamBytes, thisTypeBytes, u32[u + DU32_META], u32[u + DU32_DATA],
         flagsStream & 0xffff, f64[f + DF64_POSITION], f64[f + DF64_REVISION], f64[f + DF64_CREATED],

@@ -2,7 +2,7 @@
 // first access (reads that skip a field never pay for it), then cached.
 
 import { uuidFromBytes } from '../util/bytes.js';
-import { FLAG_DATA_JSON, FLAG_ID_GIVEN, FLAG_METADATA_JSON, FLAG_METADATA_PRESENT, RECORD_HEADER_BYTES, RECORD_ID_AT } from '../format/record-layout.js';
+import { FLAG_DATA_JSON, FLAG_ID_GIVEN, FLAG_METADATA_JSON, FLAG_METADATA_PRESENT, RECORD_HEADER_BYTES, RECORD_ID_AT, recordBytes } from '../format/record-layout.js';
 import { CONTENT_TYPE_BINARY, CONTENT_TYPE_JSON, type ContentType } from './event-input.js';
 
 const UNPARSED: unique symbol = Symbol('unparsed');
@@ -66,6 +66,11 @@ export class RecordedEvent {
   /** The event's number in its stream. */
   get revision(): bigint {
     return BigInt(this.#revision);
+  }
+
+  /** Bytes of the event's record in the log (format-spec/log.md §3): what reads count against `maxBytes`. */
+  get recordBytes(): number {
+    return recordBytes(this.#streamIdBytes, this.#eventTypeBytes, this.#metadataBytes, this.#dataBytes);
   }
 
   /** The event's global ($all) position. */

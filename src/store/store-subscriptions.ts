@@ -69,10 +69,13 @@ export interface SubscriptionSource {
   headPosition(): number;
   /** Events in the stream, visible or not (its last revision + 1). */
   eventCount(streamId: string): number;
-  /** $all forwards from `from` (inclusive) as written, by the category or event-type index when given. */
-  readAll(from: bigint, maxCount: number, indexed: ReadAllFilter | undefined): RecordedEvent[];
-  /** As readStream forwards from `fromRevision` (inclusive): metadata, access and deletes apply. */
-  readStream(streamId: string, fromRevision: bigint, maxCount: number, principal: Principal | undefined): RecordedEvent[];
+  /**
+   * $all forwards from `from` (inclusive) as written, by the category or event-type index when
+   * given; `cut`: the page stopped at its byte budget (READ_PAGE_BYTES), more may follow.
+   */
+  readAll(from: bigint, maxCount: number, indexed: ReadAllFilter | undefined): { events: RecordedEvent[]; cut: boolean };
+  /** As readStream forwards from `fromRevision` (inclusive): metadata, access and deletes apply; `cut` as readAll. */
+  readStream(streamId: string, fromRevision: bigint, maxCount: number, principal: Principal | undefined): { events: RecordedEvent[]; cut: boolean };
 }
 
 /** $all, or the part a filter selects. Keys are positions. */
@@ -87,9 +90,10 @@ class AllCursor implements SubscriptionCursor {
   read(after: bigint, maxCount: number): CursorPage {
     const headPosition = BigInt(this.source.headPosition());
     // With an index the page holds up to maxCount matching events; a scan examines maxCount.
-    const page = this.source.readAll(after + 1n, maxCount, this.indexed);
-    // A read returns fewer than asked only when it reached the head (holes are skipped, not counted).
-    const atEnd = page.length < maxCount;
+    const { events: page, cut } = this.source.readAll(after + 1n, maxCount, this.indexed);
+    // A read returns fewer than asked only when it reached the head (holes are skipped, not counted)
+    // or its byte budget (it then holds at least one event).
+    const atEnd = page.length < maxCount && !cut;
     const through = atEnd ? (headPosition > after ? headPosition : after) : page[page.length - 1].position;
     return { events: this.indexed === undefined ? page.filter(this.matches) : page, through, atEnd, headPosition };
   }
@@ -118,9 +122,9 @@ class StreamCursor implements SubscriptionCursor {
 
   read(after: bigint, maxCount: number): CursorPage {
     const headPosition = BigInt(this.source.headPosition());
-    const events = this.source.readStream(this.streamId, after + 1n, maxCount, this.principal);
+    const { events, cut } = this.source.readStream(this.streamId, after + 1n, maxCount, this.principal);
     const through = events.length > 0 ? events[events.length - 1].revision : after;
-    return { events, through, atEnd: events.length < maxCount, headPosition };
+    return { events, through, atEnd: events.length < maxCount && !cut, headPosition };
   }
 
   keyOf(event: RecordedEvent): bigint {

@@ -69,6 +69,12 @@ assert(READ_SPAN_BYTES >= 64 * KiB, 'read spans amortise the JS/WASM crossing');
 
 /** Events fetched per page by the async iterators (iterateAll, iterateStream). */
 export const READ_PAGE_EVENTS = 1000;
+/**
+ * Bytes of records (log.md §3) the async iterators and catch-up subscriptions read per page, so
+ * that a page of large events (1000 × 16 MiB) never sits in memory: a page ends at whichever of
+ * this and its event count comes first (always after at least one event).
+ */
+export const READ_PAGE_BYTES = 8 * MiB;
 
 // Subscriptions of the embedded store (subscribeToStream, subscribeToAll; src/store/live-feed.ts,
 // src/store/store-subscription.ts). Memory per subscription is bounded by its live buffer or one

@@ -654,31 +654,74 @@ describe('hostile input - frame assembly budget', () => {
 });
 
 describe('hostile input - answers too big for one frame', () => {
-  it('hostile input - a read page over FRAME_BYTES_MAX gets BadRequest with the request id, not a crash', async () => {
-    // A real directory: the events are 13 MiB each, too big for a simulated disk to hold cheaply.
+  it('hostile input - a read whose page would pass FRAME_BYTES_MAX comes back a page of READ_PAGE_BYTES_MAX at a time, never built whole', async () => {
+    // A real directory: the events are 13.5 MiB each, too big for a simulated disk to hold cheaply.
     const store = await EventStore.open(tempDir('annal-hostile-'), {});
     const logger = new CapturingLogger();
     const server = await TcpServer.start(store, { host: '127.0.0.1', port: 0, logger, authenticator: { authenticate: async () => null } });
     const client = await RawClient.connect(server.port);
     try {
-      // Five events of 13.5 MiB: one page of all five is 67.5 MiB, over the 64 MiB frame limit.
+      // Five events of 13.5 MiB: one page of all five would be 67.5 MiB, over the 64 MiB frame limit.
       for (let i = 0; i < 5; i++) {
         const event = newEvent('Huge', new Uint8Array(13.5 * MiB).fill(i));
         const reply = await client.request(TcpCommand.WriteEvents, messages.WriteEvents.encode({ eventStreamId: 'huge', expectedVersion: -2n, events: [event], requireLeader: false }), {}, 30_000);
         expect(messages.WriteEventsCompleted.decode(reply.payload).result).toBe(0);
       }
-      const correlationId = randomUUID();
-      const reply = await client.request(TcpCommand.ReadStreamEventsForward, readStreamPayload('huge', 5), { correlationId }, 30_000);
-      expect([reply.command, reply.correlationId]).toEqual([TcpCommand.BadRequest, correlationId]);
-      expect(text(reply)).toMatch(/^ReadStreamEventsForward: FRAME_TOO_LARGE/);
-      const two = await client.request(TcpCommand.ReadStreamEventsForward, readStreamPayload('huge', 2), {}, 30_000);
-      expect(messages.ReadStreamEventsCompleted.decode(two.payload).events).toHaveLength(2);
+      // Each page holds one event (13.5 MiB is over the 8 MiB budget, and a page holds at least one):
+      // the client pages on from next_event_number until the end.
+      const seen: number[] = [];
+      for (let from = 0n, end = false; !end;) {
+        const reply = await client.request(TcpCommand.ReadStreamEventsForward, messages.ReadStreamEvents.encode({ eventStreamId: 'huge', fromEventNumber: from, maxCount: 5, resolveLinkTos: false, requireLeader: false }), {}, 30_000);
+        const page = messages.ReadStreamEventsCompleted.decode(reply.payload);
+        expect(page.result).toBe(ReadStreamResult.Success);
+        expect(page.events).toHaveLength(1);
+        seen.push(page.events[0].event!.data![0]);
+        from = page.nextEventNumber;
+        end = page.isEndOfStream;
+        expect(seen.length).toBeLessThanOrEqual(5);
+      }
+      expect(seen).toEqual([0, 1, 2, 3, 4]);
       expect(client.closed).toBe(false);
     } finally {
       await client.close();
       await server.close();
       await store.close();
     }
+  });
+
+  it('hostile input - pages cut by readPageBytesMax: stream forwards and backwards, $all, filtered $all; short pages at the real end still end', async () => {
+    const server = await startServer({ limits: { readPageBytesMax: 64 * 1024 } });
+    const client = await server.connect();
+    // 40 events of 10 KiB in 'big' (6 fit 64 KiB), then 'small' with 3 tiny ones.
+    for (let i = 0; i < 40; i++) {
+      const reply = await client.request(TcpCommand.WriteEvents, messages.WriteEvents.encode({ eventStreamId: 'big', expectedVersion: -2n, events: [newEvent('Big', new Uint8Array(10 * 1024).fill(i))], requireLeader: false }));
+      expect(messages.WriteEventsCompleted.decode(reply.payload).result).toBe(OperationResult.Success);
+    }
+    for (let i = 0; i < 3; i++) await client.request(TcpCommand.WriteEvents, writeEventsPayload('small'));
+    const readStream = async (stream: string, from: bigint, maxCount: number, forwards: boolean) => messages.ReadStreamEventsCompleted.decode((await client.request(
+      forwards ? TcpCommand.ReadStreamEventsForward : TcpCommand.ReadStreamEventsBackward,
+      messages.ReadStreamEvents.encode({ eventStreamId: stream, fromEventNumber: from, maxCount, resolveLinkTos: false, requireLeader: false }),
+    )).payload);
+    const forwards = await readStream('big', 0n, 100, true);
+    expect([forwards.events.length, forwards.nextEventNumber, forwards.isEndOfStream]).toEqual([6, 6n, false]);
+    const tail = await readStream('big', 36n, 100, true);
+    expect([tail.events.length, tail.nextEventNumber, tail.isEndOfStream]).toEqual([4, 40n, true]);
+    const backwards = await readStream('big', -1n, 100, false);
+    expect([backwards.events.length, backwards.nextEventNumber, backwards.isEndOfStream]).toEqual([6, 33n, false]);
+    const head = await readStream('big', 3n, 100, false);
+    expect([head.events.length, head.nextEventNumber, head.isEndOfStream]).toEqual([4, -1n, true]);
+    const small = await readStream('small', 0n, 100, true);
+    expect([small.events.length, small.isEndOfStream]).toEqual([3, true]);
+    const all = messages.ReadAllEventsCompleted.decode((await client.request(TcpCommand.ReadAllEventsForward, readAllPayload(4096), ADMIN)).payload);
+    expect(all.events.length).toBe(6);
+    const filtered = messages.FilteredReadAllEventsCompleted.decode((await client.request(TcpCommand.FilteredReadAllEventsForward, messages.FilteredReadAllEvents.encode({
+      commitPosition: 0n, preparePosition: 0n, maxCount: 4096, maxSearchWindow: 4096, resolveLinkTos: false, requireLeader: false,
+      filter: { context: 0, type: 1, data: ['big'] },
+    }), ADMIN)).payload);
+    // Found events stop once they reach the budget: the seventh takes them past 64 KiB.
+    expect(filtered.events.length).toBe(7);
+    expect(filtered.isEndOfStream).toBe(false);
+    await client.close();
   });
 });
 

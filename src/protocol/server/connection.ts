@@ -333,13 +333,13 @@ export class Connection {
         return readEvent(store, principal, messages.ReadEvent.decode(pkg.payload));
       case c.ReadStreamEventsForward:
       case c.ReadStreamEventsBackward:
-        return readStreamEvents(store, principal, messages.ReadStreamEvents.decode(pkg.payload), pkg.command === c.ReadStreamEventsForward);
+        return readStreamEvents(store, principal, messages.ReadStreamEvents.decode(pkg.payload), pkg.command === c.ReadStreamEventsForward, this.context.limits.readPageBytesMax);
       case c.ReadAllEventsForward:
       case c.ReadAllEventsBackward:
-        return readAllEvents(store, principal, messages.ReadAllEvents.decode(pkg.payload), pkg.command === c.ReadAllEventsForward);
+        return readAllEvents(store, principal, messages.ReadAllEvents.decode(pkg.payload), pkg.command === c.ReadAllEventsForward, this.context.limits.readPageBytesMax);
       case c.FilteredReadAllEventsForward:
       case c.FilteredReadAllEventsBackward:
-        return filteredReadAllEvents(store, principal, messages.FilteredReadAllEvents.decode(pkg.payload), pkg.command === c.FilteredReadAllEventsForward);
+        return filteredReadAllEvents(store, principal, messages.FilteredReadAllEvents.decode(pkg.payload), pkg.command === c.FilteredReadAllEventsForward, this.context.limits.readPageBytesMax);
       case c.SubscribeToStream:
         return this.subscriptions.subscribe(pkg.correlationId, principal, messages.SubscribeToStream.decode(pkg.payload));
       case c.FilteredSubscribeToStream:

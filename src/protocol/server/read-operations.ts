@@ -42,7 +42,11 @@ export async function readEvent(store: EventStore, principal: Principal, request
   }
 }
 
-export async function readStreamEvents(store: EventStore, principal: Principal, request: ReadStreamEvents, forwards: boolean): Promise<Reply> {
+/**
+ * `pageBytesMax` bounds the records a page reads (READ_PAGE_BYTES_MAX): a page it cuts is shorter
+ * than max_count but not the end of the stream, and the client reads on from next_event_number.
+ */
+export async function readStreamEvents(store: EventStore, principal: Principal, request: ReadStreamEvents, forwards: boolean, pageBytesMax: number): Promise<Reply> {
   checkCount(request.maxCount);
   const command = forwards ? TcpCommand.ReadStreamEventsForwardCompleted : TcpCommand.ReadStreamEventsBackwardCompleted;
   const head = await store.headPosition();
@@ -65,18 +69,25 @@ export async function readStreamEvents(store: EventStore, principal: Principal, 
     // (next = the last event, not the end) when the whole window is past it (es-tcp.md §3.4).
     const pastEndBy = !forwards && request.fromEventNumber > last ? request.fromEventNumber - last : 0n;
     const maxCount = pastEndBy >= BigInt(request.maxCount) ? 0 : request.maxCount - Number(pastEndBy);
+    const direction = forwards ? 'forwards' : 'backwards';
     const events = await store.readStream(request.eventStreamId, {
       fromRevision: !forwards && request.fromEventNumber === -1n ? 'end' : pastEndBy > 0n ? last : request.fromEventNumber,
-      direction: forwards ? 'forwards' : 'backwards', maxCount, principal,
+      direction, maxCount, maxBytes: pageBytesMax, principal,
     });
     const lastRead = events[events.length - 1];
+    // A short page is the end of what the stream shows, or a page its byte budget cut: only the
+    // latter has an event at `next` (one more read of one event tells them apart).
+    const cutShort = async (next: bigint): Promise<boolean> =>
+      events.length > 0 && (await store.readStream(request.eventStreamId, { fromRevision: next, direction, maxCount: 1, principal })).length > 0;
     if (forwards) {
       const next = lastRead !== undefined ? lastRead.revision + 1n : last + 1n;
-      return reply(ReadStreamResult.Success, { events, next, last, end: next > last || events.length < request.maxCount });
+      const end = next > last || (events.length < request.maxCount && !(await cutShort(next)));
+      return reply(ReadStreamResult.Success, { events, next, last, end });
     }
     if (maxCount === 0 && pastEndBy > 0n) return reply(ReadStreamResult.Success, { events, next: last, last, end: false });
     const next = lastRead !== undefined ? lastRead.revision - 1n : -1n;
-    return reply(ReadStreamResult.Success, { events, next, last, end: next < 0n || events.length < maxCount });
+    const end = next < 0n || (events.length < maxCount && !(await cutShort(next)));
+    return reply(ReadStreamResult.Success, { events, next, last, end });
   } catch (error) {
     const result = readStreamResultOf(error);
     if (result === null) throw error;
@@ -88,7 +99,7 @@ export async function readStreamEvents(store: EventStore, principal: Principal, 
  * Forward reads include `commitPosition` and continue after the last event; backward reads start
  * below `commitPosition` ((-1, -1): at the head) and continue from the last event returned.
  */
-export async function readAllEvents(store: EventStore, principal: Principal, request: ReadAllEvents, forwards: boolean): Promise<Reply> {
+export async function readAllEvents(store: EventStore, principal: Principal, request: ReadAllEvents, forwards: boolean, pageBytesMax: number): Promise<Reply> {
   checkCount(request.maxCount);
   const command = forwards ? TcpCommand.ReadAllEventsForwardCompleted : TcpCommand.ReadAllEventsBackwardCompleted;
   const from = await startOf(store, request.commitPosition, forwards);
@@ -100,7 +111,7 @@ export async function readAllEvents(store: EventStore, principal: Principal, req
     }),
   });
   try {
-    const events = await readAllPage(store, principal, from, request.maxCount, forwards);
+    const events = await readAllPage(store, principal, from, request.maxCount, forwards, pageBytesMax);
     const last = events[events.length - 1];
     return reply(ReadAllResult.Success, events, last === undefined ? from : forwards ? last.position + 1n : last.position);
   } catch (error) {
@@ -117,18 +128,18 @@ async function startOf(store: EventStore, position: bigint, forwards: boolean): 
   return forwards && position < 0n ? (await store.headPosition()) + 1n : position;
 }
 
-async function readAllPage(store: EventStore, principal: Principal, from: bigint, maxCount: number, forwards: boolean): Promise<RecordedEvent[]> {
+async function readAllPage(store: EventStore, principal: Principal, from: bigint, maxCount: number, forwards: boolean, maxBytes: number): Promise<RecordedEvent[]> {
   if (maxCount === 0) return [];
-  if (forwards) return store.readAll({ fromPosition: from, maxCount, principal });
+  if (forwards) return store.readAll({ fromPosition: from, maxCount, maxBytes, principal });
   if (from === 0n) return [];
-  return store.readAll({ fromPosition: from < 0n ? 'end' : from - 1n, direction: 'backwards', maxCount, principal });
+  return store.readAll({ fromPosition: from < 0n ? 'end' : from - 1n, direction: 'backwards', maxCount, maxBytes, principal });
 }
 
 /**
  * Examines at most `maxSearchWindow` events (maxCount when ≤ 0) from the position and returns up
  * to `maxCount` that match; `next` is where the next call should start.
  */
-export async function filteredReadAllEvents(store: EventStore, principal: Principal, request: FilteredReadAllEvents, forwards: boolean): Promise<Reply> {
+export async function filteredReadAllEvents(store: EventStore, principal: Principal, request: FilteredReadAllEvents, forwards: boolean, pageBytesMax: number): Promise<Reply> {
   checkCount(request.maxCount);
   const command = forwards ? TcpCommand.FilteredReadAllEventsForwardCompleted : TcpCommand.FilteredReadAllEventsBackwardCompleted;
   const from = await startOf(store, request.commitPosition, forwards);
@@ -143,11 +154,13 @@ export async function filteredReadAllEvents(store: EventStore, principal: Princi
   });
   try {
     const found: RecordedEvent[] = [];
+    let foundBytes = 0;
     let examined = 0;
     let position = from;
     let end = false;
-    while (found.length < request.maxCount && examined < window) {
-      const page = await readAllPage(store, principal, position, Math.min(READ_PAGE_EVENTS_MAX, window - examined), forwards);
+    // Each page examined holds at most pageBytesMax of records, and so do the events found.
+    while (found.length < request.maxCount && examined < window && foundBytes < pageBytesMax) {
+      const page = await readAllPage(store, principal, position, Math.min(READ_PAGE_EVENTS_MAX, window - examined), forwards, pageBytesMax);
       if (page.length === 0) {
         end = true;
         break;
@@ -155,8 +168,11 @@ export async function filteredReadAllEvents(store: EventStore, principal: Princi
       for (const event of page) {
         examined++;
         position = forwards ? event.position + 1n : event.position;
-        if (matches(event) && found.length < request.maxCount) found.push(event);
-        if (found.length === request.maxCount) break;
+        if (matches(event) && found.length < request.maxCount) {
+          found.push(event);
+          foundBytes += event.recordBytes;
+        }
+        if (found.length === request.maxCount || foundBytes >= pageBytesMax) break;
       }
       if (!forwards && position === 0n) {
         end = true;

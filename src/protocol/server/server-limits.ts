@@ -55,14 +55,24 @@ export const PERSISTENT_SUBSCRIPTIONS_PER_CONNECTION_MAX = 1_000;
 export const PERSISTENT_DELIVERY_QUEUE_BYTES_MAX = 16 * MiB;
 /** Events one read may return (EventStoreDB rejects larger pages). */
 export const READ_PAGE_EVENTS_MAX = 4096;
+/**
+ * Bytes of records (format-spec/log.md §3) one read page may hold: the page ends before the event
+ * that would pass it (after at least one event) and the client pages on, as after any short page.
+ * Without it a page of 4096 events of 16 MiB would be read into memory before the 64 MiB frame
+ * check could refuse it.
+ */
+export const READ_PAGE_BYTES_MAX = 8 * MiB;
 /** Events a filtered $all read may examine when the client sets no search window. */
 export const FILTER_SEARCH_WINDOW_EVENTS_MAX = 100_000;
 
 assert(READS_IN_FLIGHT_MAX <= REQUESTS_IN_FLIGHT_MAX, 'reads are requests');
-// A reader that keeps up is never dropped for pages of up to (96 - 16) / 8 = 10 MiB (4096 events
-// of ~2.4 KiB): reads start below READ_START_QUEUE_BYTES_MAX and at most READS_IN_FLIGHT_MAX
-// pages can land on top of it before the queue is looked at again.
+// A reader that keeps up is never dropped for pages of up to (96 - 16) / 8 = 10 MiB: reads start
+// below READ_START_QUEUE_BYTES_MAX and at most READS_IN_FLIGHT_MAX pages can land on top of it
+// before the queue is looked at again. A page holds at most READ_PAGE_BYTES_MAX of records (or a
+// single larger event), and its frame adds less than 2 MiB of protobuf fields to them (4096
+// events × well under 512 bytes), so only a page of one event over 8 MiB can pass 10 MiB.
 assert(READ_START_QUEUE_BYTES_MAX + READS_IN_FLIGHT_MAX * 10 * MiB <= SEND_QUEUE_BYTES_MAX, 'pipelined pages of 10 MiB fit the send queue');
+assert(READ_PAGE_BYTES_MAX + 2 * MiB <= 10 * MiB, 'a read page of records within its budget is a frame of at most 10 MiB');
 // A delivery is one frame: added to a queue at its persistent bound, it cannot overflow the queue.
 assert(PERSISTENT_DELIVERY_QUEUE_BYTES_MAX + FRAME_BYTES_MAX <= SEND_QUEUE_BYTES_MAX, 'a delivery never overflows the send queue by itself');
 // Once the others let go, one frame of the largest size can always be assembled.
@@ -92,6 +102,8 @@ export interface ServerLimits {
   readonly heartbeatTimeoutMs: number;
   /** PERSISTENT_DELIVERY_QUEUE_BYTES_MAX */
   readonly persistentDeliveryQueueBytesMax: number;
+  /** READ_PAGE_BYTES_MAX */
+  readonly readPageBytesMax: number;
 }
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
@@ -104,6 +116,7 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
   heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
   heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
   persistentDeliveryQueueBytesMax: PERSISTENT_DELIVERY_QUEUE_BYTES_MAX,
+  readPageBytesMax: READ_PAGE_BYTES_MAX,
 });
 
 /** The defaults with `overrides` applied. Throws InvalidArgumentError for a value that is not a positive integer. */
