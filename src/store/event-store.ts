@@ -487,7 +487,9 @@ export class EventStore {
       const want = read.maxCount - out.length;
       const page = this.queries.stream(streamId, first, { ...read, from, maxCount: want });
       out.push(...this.policy.withoutExpired(state, page, now));
-      if (out.length >= read.maxCount || page.length < want) return out;
+      // A byte budget spent on expired events only starts afresh: a cut page holds an event.
+      if (this.parts.reader.budgetSpent && out.length === 0 && page.length > 0) this.parts.reader.renewBudget();
+      else if (out.length >= read.maxCount || page.length < want) return out;
       const last = page[page.length - 1].revision;
       if (read.direction === 'backwards' && last === 0n) return out;
       from = read.direction === 'forwards' ? last + 1n : last - 1n;
@@ -534,7 +536,9 @@ export class EventStore {
       const want = read.maxCount - out.length;
       const page = this.queries.all({ ...read, from, maxCount: want }, filter);
       for (const event of page) if (this.shownByMetadata(event, now)) out.push(event);
-      if (out.length >= read.maxCount || page.length < want) return out;
+      // A byte budget spent on hidden events only starts afresh: a cut page holds an event.
+      if (this.parts.reader.budgetSpent && out.length === 0 && page.length > 0) this.parts.reader.renewBudget();
+      else if (out.length >= read.maxCount || page.length < want) return out;
       const last = page[page.length - 1].position;
       if (read.direction === 'backwards' && last === 0n) return out;
       from = read.direction === 'forwards' ? last + 1n : last - 1n;

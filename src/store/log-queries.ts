@@ -132,7 +132,10 @@ export class LogQueries {
         if (out.length === read.maxCount) return out;
         if (event.streamId.startsWith(prefix)) out.push(event);
       }
-      if (page.length < READ_BATCH_RECORDS_MAX || out.length === read.maxCount || this.reader.budgetSpent) return out;
+      // A page cut by its byte budget ends the read once it holds an event; until then the scan
+      // goes on with a fresh budget (what it read is garbage).
+      if (this.reader.budgetSpent && out.length === 0 && page.length > 0) this.reader.renewBudget();
+      else if (page.length < READ_BATCH_RECORDS_MAX || out.length === read.maxCount || this.reader.budgetSpent) return out;
       const last = page[page.length - 1].position;
       if (read.direction === 'backwards' && last === 0n) return out;
       from = read.direction === 'forwards' ? last + 1n : last - 1n;

@@ -28,10 +28,11 @@ export interface ReadAllOptions {
   maxCount?: number | bigint;
   /**
    * Most bytes of records (their size in the log, format-spec/log.md §3: headers, ids, type,
-   * metadata, data) the read may bring into memory, those a filter or metadata then skips
-   * included; default no limit. The page stops before the event that would go past it — always
-   * after at least one event — and the next page continues after the last event returned, so
-   * pages of large events stay bounded in bytes, not only in count.
+   * metadata, data) the read brings into memory, those a filter or metadata then skips included;
+   * default no limit. The page stops before the event that would go past it, and holds at least
+   * one event whenever one follows: a budget spent before any event passed the filter starts
+   * afresh (what was read is garbage by then). The next page continues after the last event
+   * returned, so pages of large events stay bounded in bytes, not only in count.
    */
   maxBytes?: number;
   filter?: ReadAllFilter;

@@ -26,6 +26,7 @@ export class RecordReader {
 
   /** Record bytes the read under way may still return (Infinity: no budget); see withByteBudget. */
   private bytesLeft = Infinity;
+  private budgetBytes = Infinity;
   /** Whether the read under way has returned a record yet (its first one is never refused). */
   private returnedAny = false;
   private budgetCut = false;
@@ -45,15 +46,26 @@ export class RecordReader {
    */
   withByteBudget<T>(maxBytes: number, read: () => T): { result: T; cut: boolean } {
     if (maxBytes === Infinity) return { result: read(), cut: false };
-    this.bytesLeft = maxBytes;
-    this.returnedAny = false;
-    this.budgetCut = false;
+    this.budgetBytes = maxBytes;
+    this.renewBudget();
     try {
       return { result: read(), cut: this.budgetCut };
     } finally {
       this.bytesLeft = Infinity;
       this.budgetCut = false;
     }
+  }
+
+  /**
+   * Starts the read under way on a fresh budget, as if nothing had been read: for a read that
+   * filters what the reader returns (stream prefix, metadata) and whose budget ran out before
+   * anything passed its filter — the records it read are garbage by then, and a page must hold
+   * at least one event.
+   */
+  renewBudget(): void {
+    this.bytesLeft = this.budgetBytes;
+    this.returnedAny = false;
+    this.budgetCut = false;
   }
 
   /** Whether the budget of the read under way is spent (its callers stop asking for more). */
