@@ -395,6 +395,40 @@ describe('hostile input - slow readers', () => {
     await wellBehavedRoundTrip(server);
   });
 
+  it('hostile input - slow readers together past SEND_QUEUES_BYTES_MAX: the one holding the most is dropped, the others go on', async () => {
+    const SERVER_BYTES = 12 * MiB;
+    const server = await startServer({ limits: { sendQueueBytesMax: 32 * MiB, sendQueuesBytesMax: SERVER_BYTES }, chunkSizeBytes: 4 * MiB });
+    const writer = await server.connect();
+    for (let i = 0; i < 4; i++) {
+      const event = newEvent('Big', new Uint8Array(512 * 1024).fill(i));
+      const reply = await writer.request(TcpCommand.WriteEvents, messages.WriteEvents.encode({ eventStreamId: 'big', expectedVersion: -2n, events: [event], requireLeader: false }));
+      expect(reply.command).toBe(TcpCommand.WriteEventsCompleted);
+    }
+    const read = frameOf(TcpCommand.ReadStreamEventsForward, readStreamPayload('big', 4)).frame;
+    // Each slow client asks for ~2 MiB pages and never reads: first one up to 8 MiB queued, then
+    // the other until the server's queues pass 12 MiB. Neither reaches its own 32 MiB bound.
+    const first = await server.connect({ read: false });
+    const second = await server.connect({ read: false });
+    const fill = async (client: RawClient, untilBytes: number): Promise<void> => {
+      for (let i = 0; i < 200 && server.server.sendQueueBytes < untilBytes && server.logger.closeReasons().length === 0; i++) {
+        client.write(read);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    await fill(first, 8 * MiB);
+    expect(server.server.sendQueueBytes).toBeGreaterThanOrEqual(8 * MiB);
+    await fill(second, Number.MAX_SAFE_INTEGER);
+    const reasons = await server.waitForCloseReasons(1, 20_000);
+    expect(reasons).toEqual([expect.stringMatching(new RegExp(`^send queues of all connections over SEND_QUEUES_BYTES_MAX ${SERVER_BYTES} \\(\\d+ bytes\\); this connection held the most, \\d+ bytes$`))]);
+    const closed = server.logger.lines.find((l) => l.fields.reason === reasons[0])!;
+    expect(closed.fields.remote).toBe(`127.0.0.1:${first.socket.localPort}`);
+    // The server's queues are back within the budget, and the other connections still work.
+    expect(server.server.sendQueueBytes).toBeLessThanOrEqual(SERVER_BYTES);
+    expect(messages.ReadStreamEventsCompleted.decode((await writer.request(TcpCommand.ReadStreamEventsForward, readStreamPayload('big', 1))).payload).events).toHaveLength(1);
+    await wellBehavedRoundTrip(server);
+    await writer.close();
+  });
+
   it('hostile input - a client that never reads while sending many small requests is dropped at SEND_QUEUE_PACKAGES_MAX', async () => {
     const PACKAGES = 500;
     const server = await startServer({ limits: { sendQueuePackagesMax: PACKAGES } });

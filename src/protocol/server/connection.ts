@@ -18,6 +18,7 @@ import { COMMAND_PAYLOADS, messages, NotHandledReason, ScavengeResult } from '..
 import { TcpFlags, decodePackage, encodePackageFrame, makePackage, type TcpPackage } from '../wire/package.js';
 import { WireError } from '../wire/wire-error.js';
 import type { SharedAssemblyBudget } from './assembly-budget.js';
+import type { SharedSendBudget } from './send-budget.js';
 import { filteredReadAllEvents, readAllEvents, readEvent, readStreamEvents } from './read-operations.js';
 import { ReadGate, isReadCommand } from './read-gate.js';
 import type { Reply } from './reply.js';
@@ -45,6 +46,8 @@ export interface ServerContext {
   readonly limits: ServerLimits;
   /** Bytes in unfinished frames, shared by all connections (FRAME_ASSEMBLY_BYTES_MAX). */
   readonly assemblyBudget: SharedAssemblyBudget;
+  /** Bytes in all send queues (SEND_QUEUES_BYTES_MAX). */
+  readonly sendBudget: SharedSendBudget;
   /** The id of the scavenge a client started, while it runs (one at a time, server-wide). */
   readonly scavenge: { running: string | null };
 }
@@ -84,7 +87,7 @@ export class Connection {
     this.queue = new SendQueue(socket, (reason) => this.close(reason), limits, () => {
       this.reads.admit();
       this.consumers.drain();
-    });
+    }, context.sendBudget);
     this.reads = new ReadGate(limits.readsInFlightMax, limits.readStartQueueBytesMax, () => this.queue.bytes, () => this.updateFlow());
     this.subscriptions = new Subscriptions(context.store, context.feed, (frame) => this.queue.send(frame));
     // While the peer is behind, this connection's consumers refuse deliveries: the group gives the

@@ -7,12 +7,13 @@
 // concurrent writers a write per reply was a fifth of the server's time. format-spec/protocol.md §10.
 
 import type { Socket } from 'node:net';
+import type { BudgetedQueue, SharedSendBudget } from './send-budget.js';
 import type { ServerLimits } from './server-limits.js';
 
 /** Bytes handed to the socket at most before waiting for it to drain; also the largest slice of a frame written at once. */
 const SOCKET_BUFFER_BYTES_MAX = 256 * 1024;
 
-export class SendQueue {
+export class SendQueue implements BudgetedQueue {
   private readonly urgent: Uint8Array[] = [];
   private readonly normal: Uint8Array[] = [];
   /** The part of a frame not yet handed to the socket; it goes before any other frame, urgent ones included. */
@@ -30,15 +31,18 @@ export class SendQueue {
 
   /**
    * `overflow` is called once, when `limits.sendQueueBytesMax` or `limits.sendQueuePackagesMax` is
-   * passed; the caller closes the connection. `shrank` is called after frames left the queue for
-   * the socket (so that reads waiting for room in it can start).
+   * passed, or when the server-wide `budget` drops this queue as the largest; the caller closes the
+   * connection. `shrank` is called after frames left the queue for the socket (so that reads
+   * waiting for room in it can start).
    */
   constructor(
     private readonly socket: Socket,
     private readonly overflow: (reason: string) => void,
     private readonly limits: Pick<ServerLimits, 'sendQueueBytesMax' | 'sendQueuePackagesMax'>,
     private readonly shrank: () => void = () => {},
+    private readonly budget: SharedSendBudget | null = null,
   ) {
+    budget?.register(this);
     socket.on('drain', () => {
       this.waitingForDrain = false;
       this.waitingSinceMs = 0;
@@ -51,6 +55,9 @@ export class SendQueue {
     if (this.closed) return;
     (urgent ? this.urgent : this.normal).push(frame);
     this.queuedBytes += frame.length;
+    // May drop this queue (or another) when all queues together are over the server's budget.
+    this.budget?.add(frame.length);
+    if (this.closed) return;
     const packages = this.urgent.length + this.normal.length;
     const { sendQueueBytesMax, sendQueuePackagesMax } = this.limits;
     if (this.queuedBytes > sendQueueBytesMax || packages > sendQueuePackagesMax) {
@@ -99,6 +106,7 @@ export class SendQueue {
         const slice = frame.length > SOCKET_BUFFER_BYTES_MAX ? frame.subarray(0, SOCKET_BUFFER_BYTES_MAX) : frame;
         this.rest = slice === frame ? null : frame.subarray(slice.length);
         this.queuedBytes -= slice.length;
+        this.budget?.release(slice.length);
         sent = true;
         if (!this.socket.write(slice)) {
           this.waitingForDrain = true;
@@ -111,7 +119,18 @@ export class SendQueue {
     if (sent && !this.closed) this.shrank();
   }
 
+  /** Called by the server-wide budget when this queue is the largest of an over-budget server. */
+  overflowServerWide(reason: string): void {
+    if (this.closed) return;
+    this.close();
+    this.overflow(reason);
+  }
+
   close(): void {
+    if (!this.closed) {
+      this.budget?.release(this.queuedBytes);
+      this.budget?.unregister(this);
+    }
     this.closed = true;
     this.urgent.length = 0;
     this.normal.length = 0;

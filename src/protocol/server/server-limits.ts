@@ -10,6 +10,11 @@ const MiB = 1024 * 1024;
 
 /** Bytes queued for one connection's socket before it is dropped as a slow reader. */
 export const SEND_QUEUE_BYTES_MAX = 96 * MiB;
+/**
+ * Bytes the send queues of all connections may hold together. Past it, the connection holding
+ * the most is dropped (its peer is not reading what it asked for) and the others go on.
+ */
+export const SEND_QUEUES_BYTES_MAX = 1024 * MiB;
 /** Packages queued for one connection before it is dropped (EventStoreDB: 50,000). */
 export const SEND_QUEUE_PACKAGES_MAX = 50_000;
 /** Requests of one connection being processed at once; further frames wait (back-pressure). */
@@ -66,6 +71,7 @@ export const READ_PAGE_BYTES_MAX = 8 * MiB;
 export const FILTER_SEARCH_WINDOW_EVENTS_MAX = 100_000;
 
 assert(READS_IN_FLIGHT_MAX <= REQUESTS_IN_FLIGHT_MAX, 'reads are requests');
+assert(SEND_QUEUES_BYTES_MAX >= SEND_QUEUE_BYTES_MAX, 'one full send queue fits the server-wide budget');
 // A reader that keeps up is never dropped for pages of up to (96 - 16) / 8 = 10 MiB: reads start
 // below READ_START_QUEUE_BYTES_MAX and at most READS_IN_FLIGHT_MAX pages can land on top of it
 // before the queue is looked at again. A page holds at most READ_PAGE_BYTES_MAX of records (or a
@@ -86,6 +92,8 @@ assert(FRAME_ASSEMBLY_BYTES_MAX >= FRAME_BYTES_MAX, 'the assembly budget holds a
 export interface ServerLimits {
   /** SEND_QUEUE_BYTES_MAX */
   readonly sendQueueBytesMax: number;
+  /** SEND_QUEUES_BYTES_MAX (server-wide, not per connection) */
+  readonly sendQueuesBytesMax: number;
   /** SEND_QUEUE_PACKAGES_MAX */
   readonly sendQueuePackagesMax: number;
   /** READS_IN_FLIGHT_MAX */
@@ -108,6 +116,7 @@ export interface ServerLimits {
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = Object.freeze({
   sendQueueBytesMax: SEND_QUEUE_BYTES_MAX,
+  sendQueuesBytesMax: SEND_QUEUES_BYTES_MAX,
   sendQueuePackagesMax: SEND_QUEUE_PACKAGES_MAX,
   readsInFlightMax: READS_IN_FLIGHT_MAX,
   readStartQueueBytesMax: READ_START_QUEUE_BYTES_MAX,

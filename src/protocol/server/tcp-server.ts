@@ -10,6 +10,7 @@ import type { EventStore } from '../../store/event-store.js';
 import { LiveFeed } from '../../store/live-feed.js';
 import { PersistentSubscriptions } from '../../subscriptions/persistent/persistent-subscriptions.js';
 import { SharedAssemblyBudget } from './assembly-budget.js';
+import { SharedSendBudget } from './send-budget.js';
 import { Connection, type Authenticator } from './connection.js';
 import { CONNECTIONS_MAX, serverLimits, type ServerLimits } from './server-limits.js';
 import { Transactions } from './write-operations.js';
@@ -46,6 +47,7 @@ export class TcpServer {
     private readonly server: net.Server,
     private readonly feed: LiveFeed,
     private readonly assemblyBudget: SharedAssemblyBudget,
+    private readonly sendBudget: SharedSendBudget,
     /** The groups served (PersistentSubscriptions' list, info, replayParked work on them). */
     readonly persistentSubscriptions: PersistentSubscriptions,
     /** Set when the server opened the groups itself, and so closes them. */
@@ -66,7 +68,8 @@ export class TcpServer {
       throw error;
     }
     const assemblyBudget = new SharedAssemblyBudget(limits.frameAssemblyBytesMax);
-    const context = { store, feed, persistent, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger, limits, assemblyBudget, scavenge: { running: null } };
+    const sendBudget = new SharedSendBudget(limits.sendQueuesBytesMax);
+    const context = { store, feed, persistent, transactions: new Transactions(store), authenticator: options.authenticator, logger: options.logger, limits, assemblyBudget, sendBudget, scavenge: { running: null } };
     let instance: TcpServer | undefined;
     const accept = (socket: net.Socket): void => {
       const self = instance!;
@@ -80,7 +83,7 @@ export class TcpServer {
     const server = options.tls ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, accept) : net.createServer(accept);
     // A TLS handshake that fails is that client's problem, not the server's.
     server.on('tlsClientError', (error: Error) => options.logger.warn('TLS handshake failed', { error: error.message }));
-    instance = new TcpServer(server, feed, assemblyBudget, persistent, ownPersistent, options.tls !== undefined);
+    instance = new TcpServer(server, feed, assemblyBudget, sendBudget, persistent, ownPersistent, options.tls !== undefined);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -112,6 +115,11 @@ export class TcpServer {
   /** Bytes all connections hold now in frames they have begun and not finished. */
   get frameAssemblyBytes(): number {
     return this.assemblyBudget.bytes;
+  }
+
+  /** Bytes waiting in the send queues of all connections now. */
+  get sendQueueBytes(): number {
+    return this.sendBudget.bytes;
   }
 
   /**
