@@ -6,7 +6,7 @@ import type { EventStore } from '../../store/event-store.js';
 import type { EventData } from '../../store/event-input.js';
 import type { RecordedEvent } from '../../store/recorded-event.js';
 import { EventTooLargeError, StreamDeletedError } from '../../util/errors.js';
-import { PERSISTENT_NAK_REASON_BYTES_MAX } from '../../util/limits.js';
+import { PERSISTENT_NAK_REASON_BYTES_MAX, READ_PAGE_BYTES } from '../../util/limits.js';
 import { parkedEventId, parkedStreamOf } from './stream-names.js';
 
 /** Where a delivered event came from (for a replayed copy: the event it is a copy of). */
@@ -111,9 +111,15 @@ export class ParkedLog {
     return (await this.store.streamInfo(this.parkedStream)).lastRevision;
   }
 
-  /** Parked copies from `fromRevision` on, at most `maxCount`. */
-  readPage(fromRevision: bigint, maxCount: number): Promise<RecordedEvent[]> {
-    return this.store.readStream(this.parkedStream, { fromRevision, maxCount });
+  /**
+   * Parked copies from `fromRevision` on, at most `maxCount` and READ_PAGE_BYTES of records;
+   * `more`: the page is short of `maxCount` only because of its byte budget.
+   */
+  async readPage(fromRevision: bigint, maxCount: number): Promise<{ copies: RecordedEvent[]; more: boolean }> {
+    const copies = await this.store.readStream(this.parkedStream, { fromRevision, maxCount, maxBytes: READ_PAGE_BYTES });
+    if (copies.length === 0 || copies.length === maxCount) return { copies, more: false };
+    const next = await this.store.readStream(this.parkedStream, { fromRevision: copies[copies.length - 1].revision + 1n, maxCount: 1 });
+    return { copies, more: next.length > 0 };
   }
 
   /**

@@ -62,7 +62,7 @@ export class ParkedReplay {
     if (s === null) return;
     const left = s.end - s.next + 1n;
     const want = BigInt(room) < left ? room : Number(left);
-    const page = await this.parked.readPage(s.next, want);
+    const { copies: page, more } = await this.parked.readPage(s.next, want);
     for (const copy of page) {
       if (this.hooks.stopped() || copy.revision > s.end) break;
       const { event, origin } = await this.parked.resolve(copy);
@@ -71,8 +71,8 @@ export class ParkedReplay {
       s.outstanding++;
       s.next = copy.revision + 1n;
     }
-    // Fewer than asked: nothing more is visible up to the end of the selection.
-    if (page.length < want) s.next = s.end + 1n;
+    // Fewer than asked, and not for the byte budget: nothing more is visible up to the end of the selection.
+    if (page.length < want && !more) s.next = s.end + 1n;
     this.maybeTruncate();
   }
 
