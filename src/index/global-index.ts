@@ -50,6 +50,35 @@ interface ChunkPositions {
   endOffset: number;
   /** Every record's offset, while the chunk is active (or always, without paging); null once paged. */
   offsets: GrowableUint32Array | null;
+  /**
+   * Once paged: a checksum of each page of offsets, taken from offsets already checked (the footer's
+   * CRC at open, or the writer's own array at sealing). A page read later must match it before it
+   * is cached or used (4 bytes per GLOBAL_INDEX_PAGE_OFFSETS records).
+   */
+  pageSums: Uint32Array | null;
+}
+
+/**
+ * A 32-bit checksum of offsets[from, from + count) (multiply-xor over the words; in memory only, not
+ * a format). It tells a page read from a footer damaged since its CRC was checked from the page
+ * that was checked.
+ */
+function offsetsSum(offsets: ArrayLike<number>, from: number, count: number): number {
+  let h = 0x811c9dc5 ^ count;
+  for (let i = from; i < from + count; i++) {
+    h = Math.imul(h ^ offsets[i], 0x01000193);
+    h ^= h >>> 15;
+  }
+  return h >>> 0;
+}
+
+function pageSumsOf(offsets: ArrayLike<number>, count: number): Uint32Array {
+  const sums = new Uint32Array(Math.ceil(count / GLOBAL_INDEX_PAGE_OFFSETS));
+  for (let page = 0; page < sums.length; page++) {
+    const from = page * GLOBAL_INDEX_PAGE_OFFSETS;
+    sums[page] = offsetsSum(offsets, from, Math.min(GLOBAL_INDEX_PAGE_OFFSETS, count - from));
+  }
+  return sums;
 }
 
 export interface RecordLocation {
@@ -101,7 +130,7 @@ export class GlobalIndex {
       // Only the last chunk of the log is active (log.md §0), and a chunk is sealed, its footer
       // durable, before the next one is created (§4): so the previous chunk is sealed by now.
       if (chunk !== undefined) this.page(chunk);
-      chunk = { id: this.nextChunkId++, chunkNumber, firstPosition: position, recordCount: 0, endOffset: offset, offsets: new GrowableUint32Array(4096) };
+      chunk = { id: this.nextChunkId++, chunkNumber, firstPosition: position, recordCount: 0, endOffset: offset, offsets: new GrowableUint32Array(4096), pageSums: null };
       this.chunks.push(chunk);
     }
     if (offset !== chunk.endOffset) assert(false, `record at offset ${offset} follows the previous one ending at ${chunk.endOffset}`);
@@ -198,6 +227,18 @@ export class GlobalIndex {
     return { chunkNumber: this.chunks[c].chunkNumber, offset, recordBytes: this.endOf(c, position) - offset };
   }
 
+  /**
+   * Forgets the cached offset pages of the chunk at `chunkIndex`: a read that found a record
+   * damaged where these offsets pointed. An offset can pass readPage's checks and still be wrong
+   * (the footer damaged since it was checked, or read wrongly once); the record's own checks catch
+   * that, and the next read must fetch the page again rather than be sent to the same wrong place
+   * after the damage has gone.
+   */
+  forgetCachedOffsets(chunkIndex: number): void {
+    this.dropPages(this.chunks[chunkIndex]);
+    this.lastKey = -1;
+  }
+
   /** What this index holds in memory besides a few numbers per chunk. */
   memory(): GlobalIndexMemory {
     let pagedChunks = 0;
@@ -219,8 +260,9 @@ export class GlobalIndex {
       if (offsets[i] <= offsets[i - 1]) assert(false, `record offsets of chunk ${chunkNumber} increase`);
     }
     assert(offsets.length === 0 || offsets[offsets.length - 1] < endOffset, 'the last record ends after it starts');
-    const chunk: ChunkPositions = { id: this.nextChunkId++, chunkNumber, firstPosition, recordCount: offsets.length, endOffset, offsets: null };
-    if (this.paging === null) {
+    const chunk: ChunkPositions = { id: this.nextChunkId++, chunkNumber, firstPosition, recordCount: offsets.length, endOffset, offsets: null, pageSums: null };
+    if (this.paging !== null) chunk.pageSums = pageSumsOf(offsets, offsets.length);
+    else {
       chunk.offsets = new GrowableUint32Array(Math.max(4, offsets.length));
       for (let i = 0; i < offsets.length; i++) chunk.offsets.push(offsets[i]);
     }
@@ -230,6 +272,7 @@ export class GlobalIndex {
   /** Drops the offsets of a sealed chunk: from now on they are read from its footer. */
   private page(chunk: ChunkPositions): void {
     if (this.paging === null || chunk.offsets === null) return;
+    chunk.pageSums = pageSumsOf(chunk.offsets.toArray(), chunk.recordCount);
     chunk.offsets = null;
   }
 
@@ -251,9 +294,9 @@ export class GlobalIndex {
   /**
    * Reads page `page` of a sealed chunk's offset map into a cache slot, checks it and returns the
    * slot: every offset it should hold is there, the first record starts after the chunk header,
-   * offsets grow by at least a record's smallest size, and the last lies before the footer. The
-   * footer's CRC is not checked again (index.md §12 says why): a wrong offset these checks let
-   * through fails the record's own length, CRC and position checks when it is read.
+   * offsets grow by at least a record's smallest size, the last lies before the footer, and the
+   * page matches the checksum taken when the footer's CRC was checked (index.md §12 says why not
+   * the CRC itself).
    */
   private readPage(chunk: ChunkPositions, page: number, key: number): number {
     const cache = this.paging!.cache;
@@ -284,6 +327,10 @@ export class GlobalIndex {
       if (offset < floor || offset > limit) fail(k, `offset ${offset} of position ${chunk.firstPosition + first + k} is out of order`);
       floor = offset + RECORD_BYTES_MIN;
       limit = chunk.endOffset - RECORD_BYTES_MIN;
+    }
+    // In order yet changed since it was checked (a damaged footer): never cached, never used.
+    if (offsetsSum(words, base, count) !== chunk.pageSums![page]) {
+      fail(0, `offset map page ${page} differs from the offsets checked when the chunk was opened or sealed`);
     }
     return slot;
   }

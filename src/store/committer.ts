@@ -1,7 +1,8 @@
 // Group commit: appends queue up; each batch is checked against expected revisions, encoded in one
 // WASM call, written with one durable write, indexed, and only then acknowledged. The next batch
-// is checked and encoded while the previous one is being synced (two batches in flight), but writes
-// stay strictly sequential. format-spec/log.md §7 "Durability rule".
+// is checked and encoded while earlier ones are being synced (up to GROUP_COMMIT_BATCHES_IN_FLIGHT
+// batches in flight), but they are acknowledged and indexed strictly in order.
+// format-spec/log.md §7 "Durability rule".
 
 import { assert } from '../util/assert.js';
 import { StoreFailedError, StoreOverloadedError, WrongExpectedVersionError, type ExpectedRevision } from '../util/errors.js';

@@ -254,6 +254,7 @@ export class RecordReader {
     const chunkNumber = this.global.chunkNumberAt(c);
     const got = this.log.read(chunkNumber, start, bytes, this.wasm.u8, this.span.ptr);
     if (got !== bytes) {
+      this.global.forgetCachedOffsets(c);
       throw new CorruptionError({ file: this.log.fileName(chunkNumber), offset: start + got, reason: `short read: ${got} of ${bytes} bytes` });
     }
   }
@@ -313,6 +314,8 @@ export class RecordReader {
   }
 
   private corrupt(c: number, spanStart: number, position: number): never {
+    // The offsets that led here may be what is wrong: the next read fetches them again.
+    this.global.forgetCachedOffsets(c);
     const stop = this.decoder.lastStop();
     const chunkNumber = this.global.chunkNumberAt(c);
     throw new CorruptionError({

@@ -189,6 +189,13 @@ describe('global index paging', () => {
       throw new Error('EIO');
     };
     expect(() => index.locate(2 * PAGE)).toThrow('EIO');
+    // Damage that keeps the page in order (an offset moved inside its gap) is refused by the page's
+    // checksum, taken when the footer was checked.
+    footers.damage = (words) => {
+      words[5] += 4;
+      return words.length;
+    };
+    expect(() => index.locate(PAGE + 6)).toThrow(expect.objectContaining({ file: 'chunk-000000.annal', offset: mapAt + 4 * PAGE, reason: expect.stringContaining('differs from the offsets checked') }));
     // Damage is never cached, nor a page whose read failed: the intact pages read right afterwards.
     expect(index.locate(PAGE + 6).chunkNumber).toBe(0);
     expect(index.locate(3).offset).toBe(records(3 * PAGE, 0).offsets[3]);
