@@ -8,6 +8,7 @@ import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, LIST_STREAMS_LIMIT_MA
 import { SortedStreamIds } from '../index/sorted-stream-ids.js';
 import { Wasm } from '../wasm/kernels.js';
 import { Crc32c } from '../wasm/crc32c.js';
+import { IndexBlockChecker } from '../wasm/index-blocks.js';
 import { chunkFileName } from '../format/chunk-layout.js';
 import { RecordBatchEncoder } from '../format/record-batch-encoder.js';
 import { emptyDecodedRecord } from '../format/record-decoder.js';
@@ -209,7 +210,7 @@ export class EventStore {
       const cache = new BlockCache(opts.indexBlockCacheBytes);
       if (opts.rebuildIndexes) await PersistedIndexes.discard(fs, dir);
       for (let attempt = 0; ; attempt++) {
-        const opened = await PersistedIndexes.open({ fs, dir, crc, cache, logger: opts.logger });
+        const opened = await PersistedIndexes.open({ fs, dir, crc, cache, blockChecker: new IndexBlockChecker(wasm), logger: opts.logger });
         persisted = opened.persisted;
         const footers = new ChunkFooterOffsets();
         const indexes = new StoreIndexes(wasm, opts.streamHashBits, { reader: footers, cache: new OffsetPageCache(opts.globalIndexCacheBytes) });

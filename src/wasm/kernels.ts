@@ -34,6 +34,7 @@ export interface KernelExports {
   tableDrainTails(t: number, outPtr: number): number;
   tableExportStreams(t: number, fromStreamNo: number, count: number, outPtr: number): number;
   tableDirectoryBytes(t: number, fromStreamNo: number, count: number): number;
+  indexBlocksCheck(ptr: number, blockBytes: number, count: number, firstBlock: number, fileBlocks: number, entriesPerBlock: number, lastBlockEntries: number, fencePtr: number): number;
   alloc(size: number): number;
   realloc(ptr: number, size: number): number;
   free(ptr: number): void;
