@@ -28,7 +28,7 @@ export interface KernelExports {
   streamPush(t: number, streamNo: number, position: number): void;
   streamPositions(t: number, streamNo: number, fromRevision: number, count: number, outPtr: number): number;
   indexRecords(t: number, base: number, descPtr: number, count: number): number;
-  tableLoadStreams(t: number, ptr: number, count: number): number;
+  tableLoadStreams(t: number, ptr: number, bytes: number, count: number): number;
   streamBaseRevision(t: number, streamNo: number): number;
   tableTailEntries(t: number): number;
   tableDrainTails(t: number, outPtr: number): number;
