@@ -272,7 +272,10 @@ export class EventStore {
         }
         if (opts.idempotencyWindowEvents === 0) return;
         const u8 = wasm.u8;
-        for (let i = 0; i < span.count; i++) {
+        // A span's positions are consecutive: the records the index files cover (all but the
+        // last few of a 10M-event store's active chunk) are skipped without being decoded.
+        const firstPosition = span.decoder.read(0, scratch).position;
+        for (let i = Math.max(0, covered - firstPosition); i < span.count; i++) {
           const r = span.decoder.read(i, scratch);
           // Only ids the appender chose can come back in a retry (as at run time). Records the
           // index files cover are read back below instead.
