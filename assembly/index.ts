@@ -7,4 +7,5 @@ export {
   hashStreamId, streamIdPtr, streamIdLen, streamRevisionCount, streamPush, streamPositions, indexRecords,
   tableLoadStreams, streamBaseRevision, tableTailEntries, tableDrainTails, tableExportStreams, tableDirectoryBytes,
 } from './stream-table';
+export { indexBlocksCheck } from './index-blocks';
 export { alloc, realloc, free } from './memory';

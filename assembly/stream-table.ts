@@ -15,7 +15,9 @@ const T_STREAM_CAPACITY: usize = 12; // u32
 const T_STREAM_COUNT: usize = 16; // u32
 const T_TAIL_ENTRIES: usize = 20; // u32: positions held in all tails
 const T_HASH_MASK: usize = 24; // u64: hashes are masked to this width (tests force collisions)
-const T_BYTES: usize = 32;
+const T_ID_BLOCK: usize = 32; // u32 pointer to the directory bytes tableLoadStreams took over (0: none)
+const T_ID_BLOCK_BYTES: usize = 36; // u32 its length: ids inside it are not allocated one by one
+const T_BYTES: usize = 40;
 
 // Slot (16 bytes): u64 masked hash, u32 stream number + 1 (0 = empty), u32 unused.
 const S_HASH: usize = 0;
@@ -56,6 +58,8 @@ export function tableCreate(hashBits: u32, initialSlots: u32): usize {
   store<u32>(t, 0, T_STREAM_CAPACITY);
   store<u32>(t, 0, T_STREAM_COUNT);
   store<u32>(t, 0, T_TAIL_ENTRIES);
+  store<u32>(t, 0, T_ID_BLOCK);
+  store<u32>(t, 0, T_ID_BLOCK_BYTES);
   store<u64>(t, hashBits >= 64 ? 0xffffffffffffffff : (<u64>1 << hashBits) - 1, T_HASH_MASK);
   return t;
 }
@@ -63,13 +67,17 @@ export function tableCreate(hashBits: u32, initialSlots: u32): usize {
 export function tableDestroy(t: usize): void {
   const streams = <usize>load<u32>(t, T_STREAMS);
   const count = load<u32>(t, T_STREAM_COUNT);
+  const idBlock = <usize>load<u32>(t, T_ID_BLOCK);
+  const idBlockEnd = idBlock + <usize>load<u32>(t, T_ID_BLOCK_BYTES);
   for (let i: u32 = 0; i < count; i++) {
     const r = streams + <usize>i * R_BYTES;
-    heap.free(<usize>load<u32>(r, R_ID_PTR));
+    const id = <usize>load<u32>(r, R_ID_PTR);
+    if (id < idBlock || id >= idBlockEnd) heap.free(id);
     const list = <usize>load<u32>(r, R_LIST_PTR);
     if (list != 0) heap.free(list);
   }
   if (streams != 0) heap.free(streams);
+  if (idBlock != 0) heap.free(idBlock);
   heap.free(<usize>load<u32>(t, T_SLOTS));
   heap.free(t);
 }
@@ -128,10 +136,10 @@ function placeSlot(slots: usize, capacity: u32, hash: u64, streamNo: u32): void 
   store<u32>(s, streamNo + 1, S_STREAM);
 }
 
-function growSlots(t: usize): void {
+/** Rehashes into `capacity` slots (a power of two above the current capacity). */
+function growSlots(t: usize, capacity: u32): void {
   const oldSlots = <usize>load<u32>(t, T_SLOTS);
   const oldCapacity = load<u32>(t, T_SLOT_CAPACITY);
-  const capacity = oldCapacity << 1;
   const slots = heap.alloc(<usize>capacity * SLOT_BYTES);
   memory.fill(slots, 0, <usize>capacity * SLOT_BYTES);
   for (let i: u32 = 0; i < oldCapacity; i++) {
@@ -144,20 +152,43 @@ function growSlots(t: usize): void {
   store<u32>(t, capacity, T_SLOT_CAPACITY);
 }
 
-function insertWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize, base: u32): u32 {
-  const count = load<u32>(t, T_STREAM_COUNT);
-  // Keep the load factor at or below 0.7 so probe chains stay short.
-  if (<u64>(count + 1) * 10 > <u64>load<u32>(t, T_SLOT_CAPACITY) * 7) growSlots(t);
+// Keep the load factor at or below 0.7 so probe chains stay short.
+// @ts-ignore: decorator
+@inline function slotsFit(streams: u32, capacity: u32): bool {
+  return <u64>streams * 10 <= <u64>capacity * 7;
+}
+
+/** Makes room for `streams` streams in all: slots within the load factor, stream records. */
+function reserveStreams(t: usize, streams: u32): void {
+  let capacity = load<u32>(t, T_SLOT_CAPACITY);
+  if (!slotsFit(streams, capacity)) {
+    while (!slotsFit(streams, capacity)) capacity <<= 1;
+    growSlots(t, capacity);
+  }
   let streamCapacity = load<u32>(t, T_STREAM_CAPACITY);
-  if (count == streamCapacity) {
-    streamCapacity = streamCapacity == 0 ? 64 : streamCapacity << 1;
+  if (streams > streamCapacity) {
+    streamCapacity = streamCapacity == 0 ? 64 : streamCapacity;
+    while (streamCapacity < streams) streamCapacity <<= 1;
     const old = <usize>load<u32>(t, T_STREAMS);
     const grown = old == 0 ? heap.alloc(<usize>streamCapacity * R_BYTES) : heap.realloc(old, <usize>streamCapacity * R_BYTES);
     store<u32>(t, <u32>grown, T_STREAMS);
     store<u32>(t, streamCapacity, T_STREAM_CAPACITY);
   }
+}
+
+function insertWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize, base: u32): u32 {
+  const count = load<u32>(t, T_STREAM_COUNT);
+  reserveStreams(t, count + 1);
   const idPtr = heap.alloc(keyLen);
   memory.copy(idPtr, keyPtr, keyLen);
+  placeSlot(<usize>load<u32>(t, T_SLOTS), load<u32>(t, T_SLOT_CAPACITY), hash, count);
+  addStream(t, idPtr, keyLen, base);
+  return count;
+}
+
+/** Appends stream record number `count` (its slot is already placed). */
+function addStream(t: usize, idPtr: usize, keyLen: usize, base: u32): void {
+  const count = load<u32>(t, T_STREAM_COUNT);
   const r = streamRecord(t, count);
   store<u32>(r, <u32>idPtr, R_ID_PTR);
   store<u32>(r, <u32>keyLen, R_ID_LEN);
@@ -165,9 +196,7 @@ function insertWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize, base:
   store<u32>(r, 0, R_LIST_LEN);
   store<u32>(r, 0, R_LIST_CAP);
   store<u32>(r, base, R_BASE);
-  placeSlot(<usize>load<u32>(t, T_SLOTS), load<u32>(t, T_SLOT_CAPACITY), hash, count);
   store<u32>(t, count + 1, T_STREAM_COUNT);
-  return count;
 }
 
 /** The stream number of the id, inserting an empty stream when the table lacks it. */
@@ -179,19 +208,43 @@ export function tableFindOrInsert(t: usize, keyPtr: usize, keyLen: usize): u32 {
 
 /**
  * Loads streams persisted by an index flush: `count` entries at `ptr`, each a u32 revision count,
- * a u16 id length and the id's UTF-8 bytes, in stream-number order. Each stream enters with an
- * empty tail based at its revision count. Returns the index of the first entry whose id is
+ * a u16 id length and the id's UTF-8 bytes, in stream-number order, `bytes` long. Each stream
+ * enters with an empty tail based at its revision count. The table takes over the block at `ptr`
+ * (allocated with alloc(), freed by tableDestroy) and keeps the ids where they lie in it, in
+ * success and failure alike; one load per table. Returns the index of the first entry whose id is
  * already in the table (a corrupt directory), or `count`.
  */
-export function tableLoadStreams(t: usize, ptr: usize, count: u32): u32 {
+export function tableLoadStreams(t: usize, ptr: usize, bytes: u32, count: u32): u32 {
+  assert(load<u32>(t, T_ID_BLOCK) == 0, 'one directory load per table');
+  store<u32>(t, <u32>ptr, T_ID_BLOCK);
+  store<u32>(t, bytes, T_ID_BLOCK_BYTES);
+  // Room for every stream first: growing as they come would rehash the table about twenty times.
+  reserveStreams(t, load<u32>(t, T_STREAM_COUNT) + count);
+  const slots = <usize>load<u32>(t, T_SLOTS);
+  const capacity = load<u32>(t, T_SLOT_CAPACITY);
   let at = ptr;
   for (let i: u32 = 0; i < count; i++) {
     const revisions = load<u32>(at);
     const keyLen = <usize>load<u16>(at, 4);
     const keyPtr = at + 6;
     const hash = hashStreamId(t, keyPtr, keyLen);
-    if (findWithHash(t, hash, keyPtr, keyLen) >= 0) return i;
-    insertWithHash(t, hash, keyPtr, keyLen, revisions);
+    // One probe serves the duplicate check and the insert: the empty slot that ends the search
+    // for the id is where it goes.
+    let slot = slotIndex(hash, capacity);
+    while (true) {
+      const s = slots + <usize>slot * SLOT_BYTES;
+      const stored = load<u32>(s, S_STREAM);
+      if (stored == 0) break;
+      if (load<u64>(s, S_HASH) == hash) {
+        const r = streamRecord(t, stored - 1);
+        if (<usize>load<u32>(r, R_ID_LEN) == keyLen && memory.compare(<usize>load<u32>(r, R_ID_PTR), keyPtr, keyLen) == 0) return i;
+      }
+      slot = (slot + 1) & (capacity - 1);
+    }
+    const s = slots + <usize>slot * SLOT_BYTES;
+    store<u64>(s, hash, S_HASH);
+    store<u32>(s, load<u32>(t, T_STREAM_COUNT) + 1, S_STREAM);
+    addStream(t, keyPtr, keyLen, revisions);
     at = keyPtr + keyLen;
   }
   return count;

@@ -173,8 +173,11 @@ export function decodeChunkFooter(bytes: Uint8Array, file: string, at: number, c
   if (expectedCrc !== actualCrc) fail(t + T_CRC, 'CRC mismatch', { expectedCrc, actualCrc });
   const recordCount = u64(dv, F_RECORD_COUNT);
   if (footerBytes(recordCount) !== total) fail(F_RECORD_COUNT, 'record count disagrees with footer size');
-  const recordOffsets = new Uint32Array(recordCount);
-  for (let i = 0; i < recordCount; i++) recordOffsets[i] = dv.getUint32(FOOTER_FIXED_BYTES + 4 * i, true);
+  // The map's u32s are little-endian like the host's words (log/footer-reader.ts reads pages of
+  // it the same way): where the map lies word-aligned in memory it is copied whole.
+  const mapAt = bytes.byteOffset + FOOTER_FIXED_BYTES;
+  const recordOffsets = mapAt % 4 === 0 ? new Uint32Array(bytes.buffer.slice(mapAt, mapAt + 4 * recordCount)) : new Uint32Array(recordCount);
+  if (mapAt % 4 !== 0) for (let i = 0; i < recordCount; i++) recordOffsets[i] = dv.getUint32(FOOTER_FIXED_BYTES + 4 * i, true);
   return {
     recordCount,
     nextPosition: u64(dv, F_NEXT_POSITION),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { FileHandle, FileSystem } from '../log/file-system.js';
 import { assert } from '../util/assert.js';
 import { CorruptionError } from '../util/errors.js';
+import type { IndexBlockChecker } from '../wasm/index-blocks.js';
 import type { BlockCache, BlockCacheSpace } from './block-cache.js';
 import {
   compareKeySeq, compareKeySeqAt, ENTRY_WORDS, entryAt, hasKey, joinU64, splitU64, W_SEQ_HI, W_SEQ_LO, W_VALUE_HI,
@@ -16,6 +17,7 @@ import {
   decodeIndexHeader, FENCE_ENTRY_WORDS, fenceTableBytes, headerCrcOf, INDEX_FOOTER_BYTES, INDEX_HEADER_BYTES, indexGeometry,
   type Crc32cOf, type IndexFileHeader, type IndexGeometry,
 } from './index-file-format.js';
+import { INDEX_CHECK_SPAN_BYTES } from './index-limits.js';
 
 export interface IndexFileOpenOptions {
   readonly fs: FileSystem;
@@ -214,6 +216,37 @@ export class IndexFileReader {
     checkBlock(buffer.subarray(0, n), words, this.fileName, offset, this.geometry, blockIndex, this.crc);
     this.checkAgainstFence(words, blockIndex, offset);
     return words;
+  }
+
+  /**
+   * Checks every data block (§3.2) as readBlock() would, without caching any: reads spans of
+   * INDEX_CHECK_SPAN_BYTES into WASM memory and checks each span in one kernel call. Throws the
+   * CorruptionError readBlock() throws for the first damaged block.
+   */
+  checkAllBlocks(checker: IndexBlockChecker): void {
+    assert(!this.closed, 'reads need an open index file');
+    const { blockSizeBytes, blockCount, entriesPerBlock } = this.geometry;
+    if (blockCount === 0) return;
+    const spanBlocks = INDEX_CHECK_SPAN_BYTES / blockSizeBytes;
+    checker.reserve(spanBlocks * blockSizeBytes, spanBlocks + 1);
+    const fenceWords = new Uint32Array((spanBlocks + 1) * FENCE_ENTRY_WORDS);
+    const lastBlockEntries = blockEntryCount(this.geometry, blockCount - 1);
+    for (let first = 0; first < blockCount; first += spanBlocks) {
+      const count = Math.min(spanBlocks, blockCount - first);
+      const bytes = count * blockSizeBytes;
+      const read = readFully(this.handle, checker.spanView(bytes), bytes, blockOffset(this.geometry, first));
+      const whole = Math.floor(read / blockSizeBytes);
+      const fence = fenceWords.subarray(0, (whole + 1) * FENCE_ENTRY_WORDS);
+      fence.set(this.fence.subarray(first * FENCE_ENTRY_WORDS, (first + whole) * FENCE_ENTRY_WORDS));
+      fence.set(first + whole < blockCount ? this.fence.subarray((first + whole) * FENCE_ENTRY_WORDS, (first + whole + 1) * FENCE_ENTRY_WORDS) : this.lastWords, whole * FENCE_ENTRY_WORDS);
+      const good = checker.check(blockSizeBytes, whole, first, blockCount, entriesPerBlock, lastBlockEntries, fence);
+      // A block failed (or was cut short by the end of the file): read it again the ordinary way,
+      // which says why. Should it pass then, it changed under us: still not to be trusted.
+      if (good < count) {
+        this.readBlock(first + good, new Uint8Array(blockSizeBytes));
+        throw new CorruptionError({ file: this.fileName, offset: blockOffset(this.geometry, first + good), reason: `index block ${first + good}: failed its check, then passed it when read again` });
+      }
+    }
   }
 
   /** The words of block `blockIndex` through the cache (read and checked on a miss). */

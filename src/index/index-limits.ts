@@ -24,12 +24,19 @@ export const INDEX_FILE_ENTRIES_MAX = 2 ** 40;
 /** Bytes of finished blocks the writer gathers before one write call. */
 export const INDEX_WRITE_BUFFER_BYTES = 256 * KiB;
 
+/**
+ * Bytes of blocks read at once when every block of a file is checked (open, `annal verify`):
+ * large enough that a read's fixed cost vanishes, small enough to stay in the CPU's cache.
+ */
+export const INDEX_CHECK_SPAN_BYTES = 256 * KiB;
+
 /** Files one merge reads at once. */
 export const INDEX_MERGE_INPUTS_MAX = 64;
 
 assert((INDEX_BLOCK_BYTES_MIN & (INDEX_BLOCK_BYTES_MIN - 1)) === 0 && (INDEX_BLOCK_BYTES_MAX & (INDEX_BLOCK_BYTES_MAX - 1)) === 0, 'block bounds are powers of two');
 assert(INDEX_BLOCK_BYTES_MIN <= INDEX_BLOCK_BYTES_DEFAULT && INDEX_BLOCK_BYTES_DEFAULT <= INDEX_BLOCK_BYTES_MAX, 'default block size within bounds');
 assert(INDEX_WRITE_BUFFER_BYTES % INDEX_BLOCK_BYTES_MAX === 0, 'the write buffer holds whole blocks of any size');
+assert(INDEX_CHECK_SPAN_BYTES % INDEX_BLOCK_BYTES_MAX === 0, 'a check span holds whole blocks of any size');
 // A crude upper bound on any file's size: the most entries at the fewest a block holds (20, in
 // 512-byte blocks), each block as large as the largest.
 assert(Math.ceil(INDEX_FILE_ENTRIES_MAX / 20 + 2) * INDEX_BLOCK_BYTES_MAX < Number.MAX_SAFE_INTEGER, 'file offsets stay safe integers');

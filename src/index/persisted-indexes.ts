@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { FileSystem } from '../log/file-system.js';
 import { CorruptionError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import type { IndexBlockChecker } from '../wasm/index-blocks.js';
 import type { BlockCache } from './block-cache.js';
 import { FileRun } from './file-run.js';
 import { decodeDirectory, directoryFileName, encodeDirectory } from './index-directory-file.js';
@@ -31,6 +32,8 @@ export interface PersistedIndexOptions {
   readonly dir: string;
   readonly crc: Crc32cOf;
   readonly cache: BlockCache;
+  /** Checks every block of every file at open; open() frees its memory when done. */
+  readonly blockChecker: IndexBlockChecker;
   readonly logger: Logger;
 }
 
@@ -90,8 +93,7 @@ export class PersistedIndexes {
           opened.push(run);
           // Every block is checked now, while a damaged one can still be rebuilt from the log
           // (a block found damaged by a later read could only be reported).
-          const buffer = new Uint8Array(run.reader.geometry.blockSizeBytes);
-          for (let b = 0; b < run.reader.blockCount; b++) run.reader.readBlock(b, buffer);
+          run.reader.checkAllBlocks(options.blockChecker);
           if (run.fromPosition !== next || run.toPosition <= run.fromPosition) {
             throw new CorruptionError({ file: join(indexDir, name), offset: 0, reason: `index file covers [${run.fromPosition}, ${run.toPosition}), expected to start at ${next}` });
           }
@@ -120,6 +122,7 @@ export class PersistedIndexes {
       removed = true;
     }
     if (removed) await fs.syncDir(indexDir);
+    options.blockChecker.free();
     const persisted = new PersistedIndexes(options, indexDir, { files: opened, directoryName: manifest?.directory ?? null });
     return { persisted, loaded: directory === null ? null : { directory, runs: opened } };
   }

@@ -110,14 +110,11 @@ export class StoreIndexes {
     for (const name of directory.categoryNames) this.categoryNames.numberOf(name);
     for (const name of directory.eventTypeNames) this.eventTypeNames.numberOf(name);
     if (this.categoryNames.count !== directory.categoryNames.length || this.eventTypeNames.count !== directory.eventTypeNames.length) return false;
-    for (const c of directory.streamCategories) {
-      if (c > this.categoryNames.count) return false;
-      this.streamCategories.push(c);
-    }
-    for (const bytes of directory.streamRecordBytes) {
-      if (!Number.isSafeInteger(bytes) || bytes < 0) return false;
-      this.streamRecordBytes.push(bytes);
-    }
+    const categoryCount = this.categoryNames.count;
+    for (const c of directory.streamCategories) if (c > categoryCount) return false;
+    for (const bytes of directory.streamRecordBytes) if (!Number.isSafeInteger(bytes) || bytes < 0) return false;
+    this.streamCategories.pushAll(directory.streamCategories);
+    this.streamRecordBytes.pushAll(directory.streamRecordBytes);
     this.runList = [...runs];
     this.covered = directory.coveredPosition;
     return true;

@@ -8,6 +8,7 @@ import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, LIST_STREAMS_LIMIT_MA
 import { SortedStreamIds } from '../index/sorted-stream-ids.js';
 import { Wasm } from '../wasm/kernels.js';
 import { Crc32c } from '../wasm/crc32c.js';
+import { IndexBlockChecker } from '../wasm/index-blocks.js';
 import { chunkFileName } from '../format/chunk-layout.js';
 import { RecordBatchEncoder } from '../format/record-batch-encoder.js';
 import { emptyDecodedRecord } from '../format/record-decoder.js';
@@ -211,7 +212,7 @@ export class EventStore {
       const cache = new BlockCache(opts.indexBlockCacheBytes);
       if (opts.rebuildIndexes) await PersistedIndexes.discard(fs, dir);
       for (let attempt = 0; ; attempt++) {
-        const opened = await PersistedIndexes.open({ fs, dir, crc, cache, logger: opts.logger });
+        const opened = await PersistedIndexes.open({ fs, dir, crc, cache, blockChecker: new IndexBlockChecker(wasm), logger: opts.logger });
         persisted = opened.persisted;
         const footers = new ChunkFooterOffsets();
         const indexes = new StoreIndexes(wasm, opts.streamHashBits, { reader: footers, cache: new OffsetPageCache(opts.globalIndexCacheBytes) });
@@ -273,7 +274,10 @@ export class EventStore {
         }
         if (opts.idempotencyWindowEvents === 0) return;
         const u8 = wasm.u8;
-        for (let i = 0; i < span.count; i++) {
+        // A span's positions are consecutive: the records the index files cover (all but the
+        // last few of a 10M-event store's active chunk) are skipped without being decoded.
+        const firstPosition = span.decoder.read(0, scratch).position;
+        for (let i = Math.max(0, covered - firstPosition); i < span.count; i++) {
           const r = span.decoder.read(i, scratch);
           // Only ids the appender chose can come back in a retry (as at run time). Records the
           // index files cover are read back below instead.

@@ -11,6 +11,7 @@ import { IndexFileReader } from '../index/index-file-reader.js';
 import { MANIFEST_FILE, decodeManifest } from '../index/index-manifest.js';
 import { INDEX_DIR } from '../index/persisted-indexes.js';
 import { readWholeFile } from '../index/small-files.js';
+import { IndexBlockChecker } from '../wasm/index-blocks.js';
 import type { VerifyContext } from './verify-context.js';
 
 const REBUILT = 'open discards the index files and rebuilds them from the log';
@@ -31,6 +32,7 @@ export async function verifyIndexFiles(ctx: VerifyContext, logEvents: number): P
     return;
   }
   let named = new Set<string>([MANIFEST_FILE]);
+  let checker: IndexBlockChecker | null = null;
   try {
     const manifest = decodeManifest(await readWholeFile(ctx.fs, indexDir, MANIFEST_FILE), file(MANIFEST_FILE), ctx.crc);
     named = new Set([MANIFEST_FILE, manifest.directory, ...manifest.files]);
@@ -40,6 +42,7 @@ export async function verifyIndexFiles(ctx: VerifyContext, logEvents: number): P
     }
     // No cache: every block is read once and checked (header, footer and fence at open).
     const cache = new BlockCache(0);
+    checker = new IndexBlockChecker(ctx.wasm);
     let next = 0;
     for (const name of manifest.files) {
       const reader = await IndexFileReader.open({ fs: ctx.fs, dir: indexDir, fileName: name, crc: ctx.crc, cache });
@@ -47,8 +50,7 @@ export async function verifyIndexFiles(ctx: VerifyContext, logEvents: number): P
         if (Number(reader.fromPosition) !== next) {
           throw new CorruptionError({ file: file(name), offset: 0, reason: `index file covers [${reader.fromPosition}, ${reader.toPosition}), expected to start at ${next}` });
         }
-        const buffer = new Uint8Array(reader.geometry.blockSizeBytes);
-        for (let b = 0; b < reader.blockCount; b++) reader.readBlock(b, buffer);
+        reader.checkAllBlocks(checker);
         next = Number(reader.toPosition);
       } finally {
         await reader.close();
@@ -69,6 +71,8 @@ export async function verifyIndexFiles(ctx: VerifyContext, logEvents: number): P
     } else {
       throw error;
     }
+  } finally {
+    checker?.free();
   }
   for (const name of names) {
     if (!named.has(name)) ctx.issues.warn(file(name), 0, 'an index file no manifest names (a crash between writing and naming it): open removes it');

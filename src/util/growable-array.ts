@@ -14,6 +14,13 @@ export class GrowableUint32Array {
     this.data[this.length++] = value;
   }
 
+  /** Appends every value of `values` (one copy, not a push each). */
+  pushAll(values: Uint32Array): void {
+    while (this.data.length < this.length + values.length) this.grow();
+    this.data.set(values, this.length);
+    this.length += values.length;
+  }
+
   get(i: number): number {
     return this.data[i];
   }
@@ -54,6 +61,13 @@ export class GrowableFloat64Array {
 
   get(i: number): number {
     return this.data[i];
+  }
+
+  /** Appends every value of `values` (one copy, not a push each). */
+  pushAll(values: Float64Array): void {
+    while (this.data.length < this.length + values.length) this.grow();
+    this.data.set(values, this.length);
+    this.length += values.length;
   }
 
   set(i: number, value: number): void {

@@ -28,12 +28,13 @@ export interface KernelExports {
   streamPush(t: number, streamNo: number, position: number): void;
   streamPositions(t: number, streamNo: number, fromRevision: number, count: number, outPtr: number): number;
   indexRecords(t: number, base: number, descPtr: number, count: number): number;
-  tableLoadStreams(t: number, ptr: number, count: number): number;
+  tableLoadStreams(t: number, ptr: number, bytes: number, count: number): number;
   streamBaseRevision(t: number, streamNo: number): number;
   tableTailEntries(t: number): number;
   tableDrainTails(t: number, outPtr: number): number;
   tableExportStreams(t: number, fromStreamNo: number, count: number, outPtr: number): number;
   tableDirectoryBytes(t: number, fromStreamNo: number, count: number): number;
+  indexBlocksCheck(ptr: number, blockBytes: number, count: number, firstBlock: number, fileBlocks: number, entriesPerBlock: number, lastBlockEntries: number, fencePtr: number): number;
   alloc(size: number): number;
   realloc(ptr: number, size: number): number;
   free(ptr: number): void;

@@ -96,7 +96,8 @@ export class StreamTable {
   /**
    * Adds `count` streams from directory bytes written by exportStreams, numbered from
    * streamCount on, each with an empty tail based at its revision count; false when the bytes
-   * are malformed (an id empty, too long or repeated, or not exactly `count` entries).
+   * are malformed (an id empty, too long or repeated, or not exactly `count` entries). Once per
+   * table: the table keeps a copy of the bytes, whose ids it uses in place.
    */
   loadStreamBytes(bytes: Uint8Array, count: number): boolean {
     let at = 0;
@@ -108,13 +109,12 @@ export class StreamTable {
     }
     if (at !== bytes.length) return false;
     if (count === 0) return true;
-    const region = new WasmRegion(this.wasm, bytes.length);
-    try {
-      this.wasm.u8.set(bytes, region.ptr);
-      return this.wasm.k.tableLoadStreams(this.table, region.ptr, count) === count;
-    } finally {
-      region.free();
-    }
+    const ptr = this.wasm.k.alloc(bytes.length);
+    assert(ptr !== 0, 'wasm allocation must succeed');
+    this.wasm.checkRange(ptr, bytes.length);
+    this.wasm.u8.set(bytes, ptr);
+    // The table owns the copy from here on, whatever the answer: tableDestroy frees it.
+    return this.wasm.k.tableLoadStreams(this.table, ptr, bytes.length, count) === count;
   }
 
   /** The stream id's UTF-8 bytes (a copy). */

@@ -1,7 +1,8 @@
 // Bit rot in index files (format-spec/index.md §2.4, §3.2): random bit flips and zeroed sectors
 // anywhere in a file make opening it, or reading the damaged block, throw a CorruptionError naming
 // the file; every answer that is returned equals the undamaged file's. Damage to the header, fence
-// table or footer is always caught at open, damage to a block always when that block is read.
+// table or footer is always caught at open, damage to a block always when that block is read, and
+// the whole-file check of open (checkAllBlocks, in WASM) refuses exactly what readBlock refuses.
 
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
@@ -10,6 +11,8 @@ import { BlockCache } from '../../src/index/block-cache.js';
 import type { IndexEntry } from '../../src/index/index-entry.js';
 import { IndexFileReader } from '../../src/index/index-file-reader.js';
 import { writeIndexFile } from '../../src/index/index-file-writer.js';
+import { IndexBlockChecker } from '../../src/wasm/index-blocks.js';
+import { Wasm } from '../../src/wasm/kernels.js';
 import { copyDisk } from '../harness/copy-disk.js';
 import type { SimDisk } from '../harness/sim-disk.js';
 import { propertyParams, seededRandom } from '../support/random.js';
@@ -18,6 +21,7 @@ import { crc, DIR, probesFor, simDisk, SortedModel, sortEntries } from './index-
 const FILE = 'damaged.idx';
 const PATH = `${DIR}/${FILE}`;
 const SECTOR_BYTES = 512;
+const checker = new IndexBlockChecker(new Wasm());
 
 interface Base {
   readonly disk: SimDisk;
@@ -99,13 +103,18 @@ describe('index file corruption', () => {
         const { reader } = opened;
         // Each damaged block is refused; every other block reads.
         const buffer = new Uint8Array(blockSizeBytes);
+        let firstRefusal: unknown = null;
         for (let b = 0; b < blockCount; b++) {
           const from = (1 + b) * blockSizeBytes;
           const hit = changed.some((i) => i >= from && i < from + blockSizeBytes);
           const read = attempt(() => reader.readBlock(b, buffer));
           expect(read.refused, `block ${b} ${hit ? 'damaged but read' : 'intact but refused'}`).toBe(hit);
           if (read.refused) refusedOnRead++;
+          if (read.refused && firstRefusal === null) firstRefusal = catchError(() => reader.readBlock(b, buffer));
         }
+        // The whole-file check refuses exactly when some block is refused, with that first block's error.
+        const whole = catchError(() => reader.checkAllBlocks(checker));
+        expect(whole === null ? null : describeError(whole)).toEqual(firstRefusal === null ? null : describeError(firstRefusal));
         // Every answer is refused or equal to the undamaged file's.
         const mismatches: string[] = [];
         const same = (what: string, read: () => unknown, expected: unknown): void => {
@@ -128,6 +137,21 @@ describe('index file corruption', () => {
     expect(refusedOnRead).toBeGreaterThan(0);
   });
 });
+
+/** What `run` throws, or null. */
+function catchError(run: () => unknown): unknown {
+  try {
+    run();
+    return null;
+  } catch (error) {
+    return error;
+  }
+}
+
+/** A CorruptionError as the fields a caller sees (anything else fails the comparison). */
+function describeError(error: unknown): unknown {
+  return error instanceof CorruptionError ? { file: error.file, offset: error.offset, reason: error.reason } : String(error);
+}
 
 /** Equality of answers: bigints, undefined, or arrays of entries (cheaper than a deep-equal library). */
 function equal(a: unknown, b: unknown): boolean {

@@ -10,6 +10,9 @@ import { BlockCache } from '../../src/index/block-cache.js';
 import { IndexFileReader } from '../../src/index/index-file-reader.js';
 import { writeIndexFile } from '../../src/index/index-file-writer.js';
 import { nodeFileSystem } from '../../src/log/node-file-system.js';
+import { INDEX_CHECK_SPAN_BYTES } from '../../src/index/index-limits.js';
+import { IndexBlockChecker } from '../../src/wasm/index-blocks.js';
+import { Wasm } from '../../src/wasm/kernels.js';
 import { crc32c } from '../reference/crc32c.js';
 import { propertyParams } from '../support/random.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -149,5 +152,36 @@ describe('index file', () => {
     expect(reader.rangeBackward(1n << 40n, 20n, 2).map((e) => e.seq)).toEqual([15n, 8n]);
     expect([...reader.entries()]).toEqual(entries);
     await reader.close();
+  });
+
+  test('index file - checkAllBlocks passes a file of several spans and names the first damaged block as readBlock does', async () => {
+    const blockSizeBytes = 512;
+    // 20 entries per 512-byte block: a little over two spans of blocks, the last block part full.
+    const blockCount = 2 * (INDEX_CHECK_SPAN_BYTES / blockSizeBytes) + 3;
+    const entries = Array.from({ length: 20 * (blockCount - 1) + 7 }, (_, i) => ({ key: BigInt(i >> 4), seq: BigInt(i & 15), value: BigInt(i) }));
+    const disk = await simDisk();
+    const { reader, summary } = await writeAndOpen(disk.fs, 'spans.idx', entries, new BlockCache(0), { blockSizeBytes });
+    expect(summary.blockCount).toBe(blockCount);
+    const checker = new IndexBlockChecker(new Wasm());
+    reader.checkAllBlocks(checker);
+    await reader.close();
+    // A flipped bit in the second span, and one in the first: the first is reported.
+    for (const damaged of [[blockCount - 2], [blockCount - 5, 3]]) {
+      const copy = await simDisk();
+      const { reader: intact } = await writeAndOpen(copy.fs, 'spans.idx', entries, new BlockCache(0), { blockSizeBytes });
+      for (const b of damaged) copy.flipBit(`${DIR}/spans.idx`, (1 + b) * blockSizeBytes + 100, 2);
+      const first = Math.min(...damaged);
+      const expected = (() => {
+        try {
+          intact.readBlock(first, new Uint8Array(blockSizeBytes));
+        } catch (error) {
+          return error;
+        }
+        return null;
+      })();
+      expect(expected).toBeInstanceOf(CorruptionError);
+      expect(() => intact.checkAllBlocks(checker)).toThrow(expect.objectContaining({ offset: (expected as CorruptionError).offset, reason: (expected as CorruptionError).reason }));
+      await intact.close();
+    }
   });
 });

@@ -16,4 +16,18 @@ describe('growable arrays', () => {
     u32.truncate(5);
     expect(u32.length).toBe(5);
   });
+
+  test('growable arrays - pushAll appends a whole array after pushed values, growing as needed', () => {
+    const u32 = new GrowableUint32Array(4);
+    const f64 = new GrowableFloat64Array(4);
+    u32.push(7);
+    f64.push(0.5);
+    u32.pushAll(Uint32Array.from({ length: 1000 }, (_, i) => i));
+    f64.pushAll(Float64Array.from({ length: 1000 }, (_, i) => i * 2 ** 40));
+    u32.push(9);
+    expect(u32.length).toBe(1002);
+    expect([u32.get(0), u32.get(1), u32.get(1000), u32.get(1001)]).toEqual([7, 0, 999, 9]);
+    expect(f64.view().length).toBe(1001);
+    expect([f64.view()[0], f64.view()[1000]]).toEqual([0.5, 999 * 2 ** 40]);
+  });
 });

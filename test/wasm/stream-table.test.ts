@@ -477,4 +477,54 @@ describe('stream table', () => {
       table.destroy();
     }
   });
+
+  test.each(HASH_BITS)('stream table - a directory exported and loaded gives every stream back, refuses a repeated id and frees what it took (%i-bit hashes)', (hashBits) => {
+    const ids = Array.from({ length: GROWTH_STREAMS }, (_, i) => `load-${i}-${'é'.repeat(i % 3)}`);
+    const source = new StreamTable(wasm, hashBits);
+    let bytes: Uint8Array;
+    try {
+      let position = 0;
+      const parts = ids.map((id, i) => {
+        const part = encodePart(id, position, 0, 1 + (i % 3));
+        position += 1 + (i % 3);
+        return part;
+      });
+      expect(encodeAndIndex(source, parts, false).indexed).toBe(position);
+      bytes = source.exportStreams();
+    } finally {
+      source.destroy();
+    }
+    // Rounds enough that leaking what a round allocates (some 200 KB) would grow the memory.
+    let memoryAfterFirst = 0;
+    for (let round = 0; round < 20; round++) {
+      if (round === 1) memoryAfterFirst = wasm.memoryBytes;
+      const table = new StreamTable(wasm, hashBits);
+      try {
+        expect(table.loadStreamBytes(bytes, ids.length)).toBe(true);
+        expect(table.slotCapacity * 0.7, 'load factor at most 0.7').toBeGreaterThanOrEqual(ids.length);
+        ids.forEach((id, i) => {
+          expect(table.find(id), id).toBe(i);
+          expect(table.streamId(i)).toBe(id);
+          expect(table.revisionCount(i)).toBe(1 + (i % 3));
+          expect(table.baseRevision(i)).toBe(1 + (i % 3));
+        });
+        // A stream after the load takes the next number and an id of its own.
+        const more = encodeAndIndex(table, [encodePart('load-new', 0, 0, 1)], true);
+        expect(more.streamNos).toEqual([ids.length]);
+        expect(table.find('load-new')).toBe(ids.length);
+      } finally {
+        table.destroy();
+      }
+      // A directory naming one id twice is refused (the table still owns the copy it was given).
+      const repeated = new StreamTable(wasm, hashBits);
+      try {
+        const twice = new Uint8Array([...bytes, ...bytes.subarray(0, 6 + bytes[4])]);
+        expect(repeated.loadStreamBytes(twice, ids.length + 1)).toBe(false);
+      } finally {
+        repeated.destroy();
+      }
+    }
+    // The loaded ids live in the block the table took over: destroy frees it with the rest.
+    expect(wasm.memoryBytes).toBe(memoryAfterFirst);
+  });
 });
