@@ -42,8 +42,12 @@ export interface ChunkSwap {
 export interface ScavengeHooks {
   /** Asked about every record that is not yet a hole (it may cache what it knows per stream). */
   readonly remove: RemoveDecision;
-  /** Asked again, without a cache, about every record to be removed, just before the swap. */
-  readonly stillRemove: RemoveDecision;
+  /**
+   * Called just before the swap; the decision it returns is asked again about every record to be
+   * removed, all in that same turn. It must look afresh (nothing `remove` cached), and may cache
+   * per stream for that turn: nothing can change a stream's metadata within it.
+   */
+  readonly recheck: () => RemoveDecision;
   /**
    * Called synchronously when a new file replaces old ones, in the same turn as the chunk set
    * swaps their handles: the caller moves its index to the new offsets there, so no read sees the
@@ -381,7 +385,8 @@ async function writeGroup(fs: FileSystem, chunks: ChunkSet, group: readonly Memb
   // The decisions were made before the file was written; metadata appended meanwhile (a raised
   // $maxCount, say) may have made some of those events readable again: then the files are left
   // as they are (a later scavenge sees them again).
-  if (group.some((m) => m.decided.some((d) => !hooks.stillRemove(d.streamId, d.revision, d.createdMs)))) {
+  const stillRemove = hooks.recheck();
+  if (group.some((m) => m.decided.some((d) => !stillRemove(d.streamId, d.revision, d.createdMs)))) {
     await reopened.close();
     await fs.unlink(temp);
     return;
