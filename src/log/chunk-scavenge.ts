@@ -10,16 +10,18 @@
 import { join } from 'node:path';
 import { assert } from '../util/assert.js';
 import { CorruptionError } from '../util/errors.js';
+import { READ_SPAN_BYTES, RECORD_BYTES_MAX } from '../util/limits.js';
 import type { Crc32c } from '../wasm/crc32c.js';
+import type { Wasm } from '../wasm/kernels.js';
 import { CHUNK_HEADER_BYTES, chunkFileName, encodeChunkFooter, encodeChunkHeader, type ChunkHeader } from '../format/chunk-layout.js';
 import {
-  FLAG_COMMIT, FLAG_ID_GIVEN, FLAG_SCAVENGED, RECORD_CREATED_AT, RECORD_CRC_AT, RECORD_CRC_FROM, RECORD_DATA_BYTES_AT,
-  RECORD_EVENT_TYPE_BYTES_AT, RECORD_FLAGS_AT, RECORD_HEADER_BYTES, RECORD_LENGTH_AT, RECORD_METADATA_BYTES_AT, RECORD_POSITION_AT,
-  RECORD_REVISION_AT, RECORD_STREAM_ID_BYTES_AT, RECORD_TRAILER_BYTES,
+  FLAG_COMMIT, FLAG_ID_GIVEN, FLAG_SCAVENGED, RECORD_CRC_AT, RECORD_CRC_FROM, RECORD_DATA_BYTES_AT, RECORD_EVENT_TYPE_BYTES_AT,
+  RECORD_FLAGS_AT, RECORD_HEADER_BYTES, RECORD_LENGTH_AT, RECORD_METADATA_BYTES_AT, RECORD_STREAM_ID_BYTES_AT, RECORD_TRAILER_BYTES,
 } from '../format/record-layout.js';
 import type { ChunkInfo, ChunkSet } from './chunk-set.js';
 import { readFully, type FileSystem } from './file-system.js';
 import { readFooterAtEnd } from './footer-reader.js';
+import { SealedRecordCheck } from './sealed-record-check.js';
 
 /** What a scavenge asks of each live record: true when the event can no longer be read. */
 export type RemoveDecision = (streamId: string, revision: number, createdMs: number) => boolean;
@@ -33,15 +35,19 @@ export interface ChunkSwap {
   /** File offset of each of its records, in position order: the same positions as before. */
   readonly recordOffsets: Uint32Array;
   readonly endOffset: number;
-  /** Per record turned into a hole: its stream id and the bytes it gave back. */
-  readonly removed: readonly { readonly streamId: string; readonly bytes: number }[];
+  /** Per stream with records turned into holes: the bytes those records gave back, summed. */
+  readonly removedBytes: ReadonlyMap<string, number>;
 }
 
 export interface ScavengeHooks {
   /** Asked about every record that is not yet a hole (it may cache what it knows per stream). */
   readonly remove: RemoveDecision;
-  /** Asked again, without a cache, about every record to be removed, just before the swap. */
-  readonly stillRemove: RemoveDecision;
+  /**
+   * Called just before the swap; the decision it returns is asked again about every record to be
+   * removed, all in that same turn. It must look afresh (nothing `remove` cached), and may cache
+   * per stream for that turn: nothing can change a stream's metadata within it.
+   */
+  readonly recheck: () => RemoveDecision;
   /**
    * Called synchronously when a new file replaces old ones, in the same turn as the chunk set
    * swaps their handles: the caller moves its index to the new offsets there, so no read sees the
@@ -73,6 +79,8 @@ export interface LogScavengeResult {
 
 /** Records handled between two yields to the event loop, so appends and reads go on. */
 const RECORDS_PER_SLICE = 500;
+/** Bytes of records checked in one call, between two yields (at least one record, however large). */
+const CHECK_SPAN_BYTES = READ_SPAN_BYTES;
 /** Bytes of the chunk read between two yields to the event loop. */
 const READ_SLICE_BYTES = 4 * 1024 * 1024;
 /** The suffix of a chunk file being written by a scavenge; recovery removes leftover `.tmp` files. */
@@ -104,6 +112,8 @@ interface ReadFile {
   readonly decided: readonly Decided[];
   /** Bytes its records take once the decided ones are holes. */
   readonly bodyBytesAfter: number;
+  /** The bytes the decided records give back, summed per stream. */
+  readonly removedBytes: ReadonlyMap<string, number>;
 }
 
 /** A file's records as they go into the new file: survivors as they were, holes. */
@@ -114,6 +124,7 @@ interface Member {
   /** Offset of each record in `body`. */
   readonly offsets: Uint32Array;
   readonly decided: readonly Decided[];
+  readonly removedBytes: ReadonlyMap<string, number>;
   /** The footer's body checksum of its group up to and including this file's records. */
   readonly bodyChecksum: number;
 }
@@ -129,35 +140,40 @@ interface Totals {
 
 /**
  * Scavenges the files sealed when it starts (never the active chunk, nor chunks sealed meanwhile):
- * reads each whole, checks every record's CRC and position (CorruptionError otherwise: damage is
- * never copied, and nothing more is written), asks `remove` about every record that is not already
- * a hole. Walking the files in order, it gathers neighbours while their records, holes made, fit
+ * reads each whole, checks every record (length, fields, CRC and position through the WASM record
+ * scan, offsets against the footer's: CorruptionError otherwise: damage is never copied, and
+ * nothing more is written), asks `remove` about every record that is not already a hole. Walking the files in order, it gathers neighbours while their records, holes made, fit
  * in the first one's capacity; a gathering of several files, or one file with a record to remove,
  * is written as one new file and swapped into `chunks`. Returns what it did.
  */
-export async function scavengeLog(fs: FileSystem, chunks: ChunkSet, crc: Crc32c, hooks: ScavengeHooks): Promise<LogScavengeResult> {
+export async function scavengeLog(fs: FileSystem, chunks: ChunkSet, wasm: Wasm, crc: Crc32c, hooks: ScavengeHooks): Promise<LogScavengeResult> {
   const sealed = chunks.all().slice(0, -1);
   const totals: Totals = { filesScanned: 0, filesWritten: 0, filesMerged: 0, filesRemoved: 0, eventsRemoved: 0, bytesReclaimed: 0 };
-  let group: Member[] = [];
-  let groupBodyBytes = 0;
-  for (const chunk of sealed) {
-    const read = await readAndDecide(chunk, crc, hooks.remove);
-    totals.filesScanned++;
-    const goOn = await hooks.fileRead(read.sizeBytes);
-    if (!goOn) return totals;
-    // The group is written before this file's records are compacted, so that at most one group
-    // (≤ one chunk's capacity) and one file's bytes are held at once.
-    if (group.length > 0 && CHUNK_HEADER_BYTES + groupBodyBytes + read.bodyBytesAfter > group[0].chunk.header.chunkSizeBytes) {
-      await writeGroup(fs, chunks, group, crc, hooks, totals);
-      group = [];
-      groupBodyBytes = 0;
+  const check = new SealedRecordCheck(wasm, RECORD_BYTES_MAX, RECORDS_PER_SLICE, CHECK_SPAN_BYTES);
+  try {
+    let group: Member[] = [];
+    let groupBodyBytes = 0;
+    for (const chunk of sealed) {
+      const read = await readAndDecide(chunk, crc, check, hooks.remove);
+      totals.filesScanned++;
+      const goOn = await hooks.fileRead(read.sizeBytes);
+      if (!goOn) return totals;
+      // The group is written before this file's records are compacted, so that at most one group
+      // (≤ one chunk's capacity) and one file's bytes are held at once.
+      if (group.length > 0 && CHUNK_HEADER_BYTES + groupBodyBytes + read.bodyBytesAfter > group[0].chunk.header.chunkSizeBytes) {
+        await writeGroup(fs, chunks, group, crc, hooks, totals);
+        group = [];
+        groupBodyBytes = 0;
+      }
+      // The footer's body checksum runs over the whole group: each file's records continue the chain.
+      group.push(await compact(read, crc, group.length === 0 ? 0 : group[group.length - 1].bodyChecksum));
+      groupBodyBytes += read.bodyBytesAfter;
     }
-    // The footer's body checksum runs over the whole group: each file's records continue the chain.
-    group.push(await compact(read, crc, group.length === 0 ? 0 : group[group.length - 1].bodyChecksum));
-    groupBodyBytes += read.bodyBytesAfter;
+    await writeGroup(fs, chunks, group, crc, hooks, totals);
+    return totals;
+  } finally {
+    check.free();
   }
-  await writeGroup(fs, chunks, group, crc, hooks, totals);
-  return totals;
 }
 
 function yieldTurn(): Promise<void> {
@@ -165,7 +181,7 @@ function yieldTurn(): Promise<void> {
 }
 
 /** Reads sealed file `chunk` whole, checks every record and decides which become holes. */
-async function readAndDecide(chunk: ChunkInfo, crc: Crc32c, remove: RemoveDecision): Promise<ReadFile> {
+async function readAndDecide(chunk: ChunkInfo, crc: Crc32c, check: SealedRecordCheck, remove: RemoveDecision): Promise<ReadFile> {
   assert(chunk.sealed, () => `${chunk.fileName} is sealed`);
   const fileName = chunk.fileName;
   const size = chunk.handle.size();
@@ -179,44 +195,43 @@ async function readAndDecide(chunk: ChunkInfo, crc: Crc32c, remove: RemoveDecisi
     if (readFully(chunk.handle, old, at, length, at) !== length) throw new CorruptionError({ file: fileName, offset: at, reason: 'chunk shorter than its footer says' });
     await yieldTurn();
   }
-  const view = new DataView(old.buffer, old.byteOffset, old.length);
   const offsets = footer.recordOffsets;
   if (offsets.length !== chunk.nextPosition - chunk.header.firstPosition) {
     throw new CorruptionError({ file: fileName, offset: size, reason: `footer maps ${offsets.length} records, the log holds ${chunk.nextPosition - chunk.header.firstPosition} in this file` });
   }
   const decided: Decided[] = [];
+  const removedBytes = new Map<string, number>();
   let bodyBytesAfter = endOffset - CHUNK_HEADER_BYTES;
   let streamAt = -1;
   let streamBytes = 0;
   let streamId = '';
-  for (let i = 0; i < offsets.length; i++) {
-    if (i > 0 && i % RECORDS_PER_SLICE === 0) await yieldTurn();
-    const at = offsets[i];
-    const length = view.getUint32(at + RECORD_LENGTH_AT, true);
-    const next = i + 1 < offsets.length ? offsets[i + 1] : endOffset;
-    if (at + length !== next) throw new CorruptionError({ file: fileName, offset: at, reason: `record of ${length} bytes does not end where the next begins (${next})` });
-    const expected = view.getUint32(at + RECORD_CRC_AT, true);
-    const actual = crc.of(old.subarray(at + RECORD_CRC_FROM, at + length));
-    if (expected !== actual) throw new CorruptionError({ file: fileName, offset: at, reason: 'record CRC mismatch', expectedCrc: expected, actualCrc: actual });
-    const position = Number(view.getBigUint64(at + RECORD_POSITION_AT, true));
-    if (position !== chunk.header.firstPosition + i) throw new CorruptionError({ file: fileName, offset: at, reason: `record holds position ${position}, expected ${chunk.header.firstPosition + i}` });
-    if (view.getUint16(at + RECORD_FLAGS_AT, true) & FLAG_SCAVENGED) continue;
-    const thisStreamBytes = view.getUint16(at + RECORD_STREAM_ID_BYTES_AT, true);
-    const thisStreamAt = at + RECORD_HEADER_BYTES;
-    if (streamAt < 0 || thisStreamBytes !== streamBytes || old.compare(old, streamAt, streamAt + streamBytes, thisStreamAt, thisStreamAt + thisStreamBytes) !== 0) {
-      streamId = utf8.decode(old.subarray(thisStreamAt, thisStreamAt + thisStreamBytes));
-      streamBytes = thisStreamBytes;
+  for (let first = 0; first < offsets.length;) {
+    if (first > 0) await yieldTurn();
+    // Every record of the span is checked before any of them is decided on (and so long before
+    // compact copies it).
+    const count = check.check(fileName, old, offsets, first, endOffset, chunk.header.firstPosition);
+    for (let k = 0; k < count; k++) {
+      if (check.flags[k] & FLAG_SCAVENGED) continue;
+      const i = first + k;
+      const thisStreamBytes = check.streamIdBytes[k];
+      const thisStreamAt = offsets[i] + RECORD_HEADER_BYTES;
+      if (streamAt < 0 || thisStreamBytes !== streamBytes || old.compare(old, streamAt, streamAt + streamBytes, thisStreamAt, thisStreamAt + thisStreamBytes) !== 0) {
+        streamId = utf8.decode(old.subarray(thisStreamAt, thisStreamAt + thisStreamBytes));
+        streamBytes = thisStreamBytes;
+      }
+      streamAt = thisStreamAt;
+      const revision = check.revision[k];
+      const createdMs = check.createdMs[k];
+      if (remove(streamId, revision, createdMs)) {
+        const bytes = check.recordBytes[k] - (RECORD_HEADER_BYTES + thisStreamBytes + RECORD_TRAILER_BYTES);
+        decided.push({ index: i, streamId, revision, createdMs, bytes });
+        removedBytes.set(streamId, (removedBytes.get(streamId) ?? 0) + bytes);
+        bodyBytesAfter -= bytes;
+      }
     }
-    streamAt = thisStreamAt;
-    const revision = Number(view.getBigUint64(at + RECORD_REVISION_AT, true));
-    const createdMs = Number(view.getBigInt64(at + RECORD_CREATED_AT, true));
-    if (remove(streamId, revision, createdMs)) {
-      const bytes = length - (RECORD_HEADER_BYTES + thisStreamBytes + RECORD_TRAILER_BYTES);
-      decided.push({ index: i, streamId, revision, createdMs, bytes });
-      bodyBytesAfter -= bytes;
-    }
+    first += count;
   }
-  return { chunk, sizeBytes: size, old, offsets, decided, bodyBytesAfter };
+  return { chunk, sizeBytes: size, old, offsets, decided, bodyBytesAfter, removedBytes };
 }
 
 /**
@@ -257,7 +272,7 @@ class BodyChecksum {
  * checksum chained on from `checksumBefore` (that of the group's records before this file's).
  */
 async function compact(read: ReadFile, crc: Crc32c, checksumBefore: number): Promise<Member> {
-  const { chunk, sizeBytes, old, offsets, decided } = read;
+  const { chunk, sizeBytes, old, offsets, decided, removedBytes } = read;
   const view = new DataView(old.buffer, old.byteOffset, old.length);
   const checksum = new BodyChecksum(crc, checksumBefore);
   const newOffsets = new Uint32Array(offsets.length);
@@ -268,7 +283,7 @@ async function compact(read: ReadFile, crc: Crc32c, checksumBefore: number): Pro
       newOffsets[i] = offsets[i] - CHUNK_HEADER_BYTES;
       checksum.add(view, offsets[i]);
     }
-    return { chunk, sizeBytes, body: old.subarray(CHUNK_HEADER_BYTES), offsets: newOffsets, decided, bodyChecksum: checksum.result() };
+    return { chunk, sizeBytes, body: old.subarray(CHUNK_HEADER_BYTES), offsets: newOffsets, decided, removedBytes, bodyChecksum: checksum.result() };
   }
   const body = Buffer.allocUnsafe(read.bodyBytesAfter);
   const bodyView = new DataView(body.buffer, body.byteOffset, body.length);
@@ -315,7 +330,7 @@ async function compact(read: ReadFile, crc: Crc32c, checksumBefore: number): Pro
   }
   if (runBytes > 0) old.copy(body, out - runBytes, runFrom, runFrom + runBytes);
   assert(out === body.length && next === decided.length, 'the compacted records take the bytes counted for them');
-  return { chunk, sizeBytes, body, offsets: newOffsets, decided, bodyChecksum: checksum.result() };
+  return { chunk, sizeBytes, body, offsets: newOffsets, decided, removedBytes, bodyChecksum: checksum.result() };
 }
 
 /**
@@ -370,7 +385,8 @@ async function writeGroup(fs: FileSystem, chunks: ChunkSet, group: readonly Memb
   // The decisions were made before the file was written; metadata appended meanwhile (a raised
   // $maxCount, say) may have made some of those events readable again: then the files are left
   // as they are (a later scavenge sees them again).
-  if (group.some((m) => m.decided.some((d) => !hooks.stillRemove(d.streamId, d.revision, d.createdMs)))) {
+  const stillRemove = hooks.recheck();
+  if (group.some((m) => m.decided.some((d) => !stillRemove(d.streamId, d.revision, d.createdMs)))) {
     await reopened.close();
     await fs.unlink(temp);
     return;
@@ -380,11 +396,13 @@ async function writeGroup(fs: FileSystem, chunks: ChunkSet, group: readonly Memb
   await fs.rename(temp, chunks.path(header.chunkNumber));
   await fs.syncDir(chunks.dir);
   const merged: ChunkInfo = { header, fileName, handle: reopened, sealed: true, endOffset: out, nextPosition: last.nextPosition };
+  // Summed per stream before the swap: `swapped` then updates one count per stream, not per record.
+  const removedBytes = group.length === 1 ? group[0].removedBytes : sumRemovedBytes(group);
   // One synchronous step: the handles, the ends and (in `swapped`) the caller's offsets move together.
   const replaced = chunks.replace(merged);
   hooks.swapped({
     firstChunkNumber: header.chunkNumber, lastChunkNumber: header.lastChunkNumber, firstPosition: header.firstPosition, recordOffsets, endOffset: out,
-    removed: group.flatMap((m) => m.decided.map((d) => ({ streamId: d.streamId, bytes: d.bytes }))),
+    removedBytes,
   });
   for (const old of replaced) await old.handle.close();
   totals.filesWritten++;
@@ -397,4 +415,13 @@ async function writeGroup(fs: FileSystem, chunks: ChunkSet, group: readonly Memb
   // back the old first file, which needs the others.
   for (const member of group.slice(1)) await fs.unlink(chunks.path(member.chunk.header.chunkNumber));
   await fs.syncDir(chunks.dir);
+}
+
+/** The bytes the members' decided records give back, summed per stream over the group. */
+function sumRemovedBytes(group: readonly Member[]): Map<string, number> {
+  const sum = new Map<string, number>();
+  for (const member of group) {
+    for (const [streamId, bytes] of member.removedBytes) sum.set(streamId, (sum.get(streamId) ?? 0) + bytes);
+  }
+  return sum;
 }

@@ -4,10 +4,10 @@
 // events were scavenged is still recognised. Neighbouring chunks left small are merged into one
 // file (and merged files merged further by a later scavenge), with the same guarantees.
 
-import { closeSync, openSync, readSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { EventStore, InvalidArgumentError, type RecordedEvent } from '../../src/annal.js';
+import { CorruptionError, EventStore, InvalidArgumentError, type RecordedEvent } from '../../src/annal.js';
 import { CHUNK_HEADER_BYTES, decodeChunkHeader, parseChunkFileName } from '../../src/format/chunk-layout.js';
 import { verifyStore } from '../../src/store/verify.js';
 import { Crc32c } from '../../src/wasm/crc32c.js';
@@ -325,6 +325,39 @@ describe('scavenge', () => {
       expect(await sizes(reopened), `memtable ${appendAfterReopen ? 'not empty' : 'empty'} at the scavenge`).toEqual(after);
       await reopened.close();
       await store.close();
+    }
+  });
+
+  test('scavenge - a damaged record in a sealed chunk fails it with CorruptionError, and no chunk file changes', async () => {
+    // Each damage hits the fifth record of the first chunk: its payload (the CRC no longer
+    // matches) or its length field (it no longer ends where the next record begins).
+    const damages = [
+      { name: 'payload byte', at: (record: number) => record + 80, reason: /CRC mismatch/ },
+      { name: 'length field', at: (record: number) => record, reason: /./ },
+    ];
+    for (const damage of damages) {
+      const dir = tempDir('annal-scavenge-damaged-');
+      let store = await EventStore.open(dir, OPTIONS);
+      for (let i = 0; i < 300; i++) await store.appendToStream(i % 2 === 0 ? 'keep-1' : 'count-1', [{ type: 'A', data: { i, pad: 'x'.repeat(100) } }]);
+      await store.setStreamMetadata('count-1', { $maxCount: 1 });
+      await store.close();
+      const first = join(dir, 'chunk-000000.annal');
+      const bytes = readFileSync(first);
+      let record = CHUNK_HEADER_BYTES;
+      for (let r = 0; r < 4; r++) record += bytes.readUInt32LE(record);
+      bytes[damage.at(record)] ^= 0x10;
+      writeFileSync(first, bytes);
+      const chunkFiles = (): Record<string, string> =>
+        Object.fromEntries(readdirSync(dir).filter((n) => parseChunkFileName(n) !== null).map((n) => [n, readFileSync(join(dir, n)).toString('base64')]));
+      const filesBefore = chunkFiles();
+      store = await EventStore.open(dir, OPTIONS);
+      const failure = await store.scavenge().then(() => null, (error: unknown) => error);
+      expect(failure, damage.name).toBeInstanceOf(CorruptionError);
+      expect((failure as CorruptionError).file, damage.name).toBe('chunk-000000.annal');
+      expect((failure as CorruptionError).offset, damage.name).toBe(record);
+      expect((failure as CorruptionError).reason, damage.name).toMatch(damage.reason);
+      await store.close();
+      expect(chunkFiles(), damage.name).toEqual(filesBefore);
     }
   });
 });
