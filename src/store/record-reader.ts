@@ -27,7 +27,7 @@ export class RecordReader {
   /** Record bytes the read under way may still return (Infinity: no budget); see withByteBudget. */
   private bytesLeft = Infinity;
   private budgetBytes = Infinity;
-  /** Whether the read under way has returned a record yet (its first one is never refused). */
+  /** Whether the read under way has returned an event yet (until then, one record may go over budget). */
   private returnedAny = false;
   private budgetCut = false;
 
@@ -39,9 +39,10 @@ export class RecordReader {
   /**
    * Runs a synchronous read that materialises at most `maxBytes` of records (log.md §3 sizes,
    * holes included): readRange and readPositions then stop before the first record that would go
-   * past it once the read has returned an event, so a page always holds at least one event (and
-   * at most maxBytes plus that one event's bytes). Sizes come from the global index before the
-   * records are read, so a page of huge events never exists in memory, even for a moment.
+   * past it once the read has returned an event. So a page holds at most maxBytes of records, or,
+   * when its first event alone is larger, that event (and any holes before it): it always makes
+   * progress. Sizes come from the global index before the records are read, so a page of huge
+   * events never exists in memory, even for a moment.
    * Returns fn's result and whether the budget cut the read short.
    */
   withByteBudget<T>(maxBytes: number, read: () => T): { result: T; cut: boolean } {
