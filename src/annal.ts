@@ -5,7 +5,7 @@ export type { AppendOptions, AppendRequest, ListStreamsOptions, ScavengeOptions,
 export type { AppendResult } from './store/committer.js';
 export type { EventData, ContentType } from './store/event-input.js';
 export type { RecordedEvent } from './store/recorded-event.js';
-export type { ReadAllFilter, ReadAllOptions, ReadStreamOptions, Direction, ReadFrom } from './store/read-options.js';
+export type { ReadAllFilter, ReadAllOptions, ReadPage, ReadStreamOptions, Direction, ReadFrom } from './store/read-options.js';
 export type { StoreSubscription } from './store/store-subscription.js';
 export type { SubscribeToStreamOptions, SubscribeToAllOptions, SubscribeFrom } from './store/store-subscriptions.js';
 export type { SubscriptionFilter } from './store/subscription-filter.js';

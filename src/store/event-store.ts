@@ -26,7 +26,7 @@ import { PersistedIndexes } from '../index/persisted-indexes.js';
 import { Committer, type AppendPart, type AppendResult } from './committer.js';
 import { CONTENT_TYPE_JSON, checkAppendSize, validateEvents, validateStreamId, type EventData } from './event-input.js';
 import { validateExpectedRevision } from './expected-revision.js';
-import { checkOptionKeys, parseReadAllOptions, parseReadStreamOptions, type ParsedRead, type ReadAllFilter, type ReadAllOptions, type ReadStreamOptions } from './read-options.js';
+import { checkOptionKeys, parseReadAllOptions, parseReadStreamOptions, type ParsedRead, type ReadAllFilter, type ReadAllOptions, type ReadPage, type ReadStreamOptions } from './read-options.js';
 import { validatePrincipal, type Principal } from './access.js';
 import { LogQueries } from './log-queries.js';
 import { StreamPolicy, type StreamState } from './stream-policy.js';
@@ -462,8 +462,15 @@ export class EventStore {
     return this.readStreamBudgeted(streamId, options).events;
   }
 
-  /** readStream, saying whether `maxBytes` cut the page short (more events may follow). */
-  private readStreamBudgeted(streamId: string, options?: ReadStreamOptions): { events: RecordedEvent[]; cut: boolean } {
+  /**
+   * readStream, saying whether `maxBytes` cut the page short, so that a caller paging through a
+   * stream of large events can tell a cut page from the stream's end without another read.
+   */
+  async readStreamPage(streamId: string, options?: ReadStreamOptions): Promise<ReadPage> {
+    return this.readStreamBudgeted(streamId, options);
+  }
+
+  private readStreamBudgeted(streamId: string, options?: ReadStreamOptions): ReadPage {
     this.checkOpen();
     validateStreamId(streamId);
     const read = parseReadStreamOptions(options);
@@ -522,8 +529,13 @@ export class EventStore {
     return this.readAllBudgeted(parseReadAllOptions(options)).events;
   }
 
-  /** readAll, saying whether `maxBytes` cut the page short (more events may follow). */
-  private readAllBudgeted(read: ParsedRead & { filter: ReadAllFilter | undefined }): { events: RecordedEvent[]; cut: boolean } {
+  /** readAll, saying whether `maxBytes` cut the page short (as readStreamPage). */
+  async readAllPage(options?: ReadAllOptions): Promise<ReadPage> {
+    this.checkOpen();
+    return this.readAllBudgeted(parseReadAllOptions(options));
+  }
+
+  private readAllBudgeted(read: ParsedRead & { filter: ReadAllFilter | undefined }): ReadPage {
     this.checkOpen();
     const { result, cut } = this.parts.reader.withByteBudget(read.maxBytes, () => this.readAllParsed(read));
     return { events: result, cut };

@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from '../util/errors.js';
 import { validatePrincipal, type Principal } from './access.js';
 import { POSITION_MAX, READ_EVENTS_MAX } from '../util/limits.js';
+import type { RecordedEvent } from './recorded-event.js';
 
 export type Direction = 'forwards' | 'backwards';
 export type ReadFrom = bigint | 'start' | 'end';
@@ -37,6 +38,16 @@ export interface ReadAllOptions {
   maxBytes?: number;
   filter?: ReadAllFilter;
   principal?: Principal;
+}
+
+/** A page of a read bounded in bytes (readStreamPage, readAllPage). */
+export interface ReadPage {
+  readonly events: RecordedEvent[];
+  /**
+   * The page stopped at `maxBytes` before a record that exists: read on after its last event.
+   * False when it stopped at `maxCount` or at the end.
+   */
+  readonly cut: boolean;
 }
 
 export interface ParsedRead {

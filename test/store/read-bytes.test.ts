@@ -67,10 +67,16 @@ describe('reads bounded by maxBytes', () => {
             const all = await store.readAll({ direction, maxCount, maxBytes });
             expect(all.map(key)).toEqual(expectedPage(inOrder(written), maxCount, maxBytes).map(key));
             expect(all.map((e) => e.recordBytes)).toEqual(expectedPage(inOrder(written), maxCount, maxBytes).map((e) => e.bytes));
+            // readAllPage says whether the budget, not maxCount or the end, stopped the page.
+            const page = await store.readAllPage({ direction, maxCount, maxBytes });
+            expect(page.events.map(key)).toEqual(all.map(key));
+            expect(page.cut).toBe(all.length < Math.min(maxCount, written.length));
             // One stream
             const streamId = STREAMS[maxBytes % STREAMS.length];
             const stream = await store.readStream(streamId, { direction, maxCount, maxBytes });
             expect(stream.map(key)).toEqual(expectedPage(inOrder(written.filter((e) => e.streamId === streamId)), maxCount, maxBytes).map(key));
+            const streamPage = await store.readStreamPage(streamId, { direction, maxCount, maxBytes });
+            expect(streamPage.cut).toBe(stream.length < Math.min(maxCount, counts.get(streamId) ?? 0));
             // Category index and stream-prefix scan
             const category = await store.readAll({ direction, maxCount, maxBytes, filter: { category: 'a' } });
             expect(category.map(key)).toEqual(expectedPage(inOrder(written.filter((e) => e.streamId.startsWith('a-'))), maxCount, maxBytes).map(key));

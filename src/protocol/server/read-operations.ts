@@ -69,25 +69,19 @@ export async function readStreamEvents(store: EventStore, principal: Principal, 
     // (next = the last event, not the end) when the whole window is past it (es-tcp.md §3.4).
     const pastEndBy = !forwards && request.fromEventNumber > last ? request.fromEventNumber - last : 0n;
     const maxCount = pastEndBy >= BigInt(request.maxCount) ? 0 : request.maxCount - Number(pastEndBy);
-    const direction = forwards ? 'forwards' : 'backwards';
-    const events = await store.readStream(request.eventStreamId, {
+    const { events, cut } = await store.readStreamPage(request.eventStreamId, {
       fromRevision: !forwards && request.fromEventNumber === -1n ? 'end' : pastEndBy > 0n ? last : request.fromEventNumber,
-      direction, maxCount, maxBytes: pageBytesMax, principal,
+      direction: forwards ? 'forwards' : 'backwards', maxCount, maxBytes: pageBytesMax, principal,
     });
     const lastRead = events[events.length - 1];
-    // A short page is the end of what the stream shows, or a page its byte budget cut: only the
-    // latter has an event at `next` (one more read of one event tells them apart).
-    const cutShort = async (next: bigint): Promise<boolean> =>
-      events.length > 0 && (await store.readStream(request.eventStreamId, { fromRevision: next, direction, maxCount: 1, principal })).length > 0;
+    // A short page is the end of what the stream shows, unless its byte budget cut it.
     if (forwards) {
       const next = lastRead !== undefined ? lastRead.revision + 1n : last + 1n;
-      const end = next > last || (events.length < request.maxCount && !(await cutShort(next)));
-      return reply(ReadStreamResult.Success, { events, next, last, end });
+      return reply(ReadStreamResult.Success, { events, next, last, end: next > last || (events.length < request.maxCount && !cut) });
     }
     if (maxCount === 0 && pastEndBy > 0n) return reply(ReadStreamResult.Success, { events, next: last, last, end: false });
     const next = lastRead !== undefined ? lastRead.revision - 1n : -1n;
-    const end = next < 0n || (events.length < maxCount && !(await cutShort(next)));
-    return reply(ReadStreamResult.Success, { events, next, last, end });
+    return reply(ReadStreamResult.Success, { events, next, last, end: next < 0n || (events.length < maxCount && !cut) });
   } catch (error) {
     const result = readStreamResultOf(error);
     if (result === null) throw error;

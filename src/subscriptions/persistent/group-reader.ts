@@ -2,6 +2,7 @@
 // read from a cursor. format-spec/subscriptions.md §5 (what a group delivers and what it skips).
 
 import type { EventStore } from '../../store/event-store.js';
+import type { ReadPage } from '../../store/read-options.js';
 import type { RecordedEvent } from '../../store/recorded-event.js';
 import { StreamDeletedError } from '../../util/errors.js';
 import { READ_PAGE_BYTES } from '../../util/limits.js';
@@ -47,42 +48,30 @@ export class GroupReader {
    */
   async read(maxCount: number): Promise<GroupPage> {
     const from = this.cursor;
-    let events: RecordedEvent[];
+    let page: ReadPage;
     let end: bigint;
     if (this.isAll) {
       const headRead = this.store.headPosition();
-      const pageRead = this.store.readAll({ fromPosition: from, maxCount, maxBytes: READ_PAGE_BYTES });
-      [end, events] = await Promise.all([headRead, pageRead]);
+      const pageRead = this.store.readAllPage({ fromPosition: from, maxCount, maxBytes: READ_PAGE_BYTES });
+      [end, page] = await Promise.all([headRead, pageRead]);
     } else {
       const infoRead = this.store.streamInfo(this.streamId);
-      const pageRead = this.store.readStream(this.streamId, { fromRevision: from, maxCount, maxBytes: READ_PAGE_BYTES });
+      const pageRead = this.store.readStreamPage(this.streamId, { fromRevision: from, maxCount, maxBytes: READ_PAGE_BYTES });
       try {
-        const [info, page] = await Promise.all([infoRead, pageRead]);
+        const [info, read] = await Promise.all([infoRead, pageRead]);
         end = info.lastRevision;
-        events = page;
+        page = read;
       } catch (error) {
         if (!(error instanceof StreamDeletedError)) throw error;
         return { events: [], through: from - 1n, atEnd: true };
       }
     }
+    const events = page.events;
     let through = events.length > 0 ? this.keyOf(events[events.length - 1]) : from - 1n;
-    // A short page reached the end, or its byte budget (READ_PAGE_BYTES): only then does an
-    // event follow it, which one more read of one event tells.
-    const atEnd = events.length < maxCount && !(events.length > 0 && through < end && (await this.readsMoreAfter(through)));
+    // A short page reached the end, unless its byte budget (READ_PAGE_BYTES) cut it.
+    const atEnd = events.length < maxCount && !page.cut;
     if (atEnd && end > through) through = end;
     this.cursor = through + 1n;
     return { events: this.isAll ? events.filter(deliveredByAllGroup) : events, through, atEnd };
-  }
-
-  private async readsMoreAfter(key: bigint): Promise<boolean> {
-    try {
-      const next = this.isAll
-        ? await this.store.readAll({ fromPosition: key + 1n, maxCount: 1 })
-        : await this.store.readStream(this.streamId, { fromRevision: key + 1n, maxCount: 1 });
-      return next.length > 0;
-    } catch (error) {
-      if (error instanceof StreamDeletedError) return false;
-      throw error;
-    }
   }
 }

@@ -116,10 +116,8 @@ export class ParkedLog {
    * `more`: the page is short of `maxCount` only because of its byte budget.
    */
   async readPage(fromRevision: bigint, maxCount: number): Promise<{ copies: RecordedEvent[]; more: boolean }> {
-    const copies = await this.store.readStream(this.parkedStream, { fromRevision, maxCount, maxBytes: READ_PAGE_BYTES });
-    if (copies.length === 0 || copies.length === maxCount) return { copies, more: false };
-    const next = await this.store.readStream(this.parkedStream, { fromRevision: copies[copies.length - 1].revision + 1n, maxCount: 1 });
-    return { copies, more: next.length > 0 };
+    const { events, cut } = await this.store.readStreamPage(this.parkedStream, { fromRevision, maxCount, maxBytes: READ_PAGE_BYTES });
+    return { copies: events, more: cut };
   }
 
   /**
