@@ -5,7 +5,7 @@ export { encodeRecords, scanRecords, validateRecordsAt, bodyChecksumUpdate } fro
 export {
   tableCreate, tableDestroy, tableStreamCount, tableSlotCapacity, tableFind, tableFindOrInsert,
   hashStreamId, streamIdPtr, streamIdLen, streamRevisionCount, streamPush, streamPositions, indexRecords,
-  tableLoadStreams, streamBaseRevision, tableTailEntries, tableDrainTails, tableExportStreams, tableDirectoryBytes,
+  tableInsert, tableCompact, tableSetComplete, streamBaseRevision, tableTailEntries, tableDrainTails, tableExportIds, tableSelectedIdBytes, sortEntryOffsets,
 } from './stream-table';
 export { indexBlocksCheck } from './index-blocks';
 export { alloc, realloc, free } from './memory';

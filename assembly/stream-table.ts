@@ -15,8 +15,10 @@ const T_STREAM_CAPACITY: usize = 12; // u32
 const T_STREAM_COUNT: usize = 16; // u32
 const T_TAIL_ENTRIES: usize = 20; // u32: positions held in all tails
 const T_HASH_MASK: usize = 24; // u64: hashes are masked to this width (tests force collisions)
-const T_ID_BLOCK: usize = 32; // u32 pointer to the directory bytes tableLoadStreams took over (0: none)
-const T_ID_BLOCK_BYTES: usize = 36; // u32 its length: ids inside it are not allocated one by one
+// u32, 1 while the table holds every stream of the store, so an id it lacks is a new stream; 0
+// once streams live elsewhere too (the stream directory file), so indexRecords stops at an id it
+// lacks and leaves the JavaScript side to look it up there.
+const T_COMPLETE: usize = 32;
 const T_BYTES: usize = 40;
 
 // Slot (16 bytes): u64 masked hash, u32 stream number + 1 (0 = empty), u32 unused.
@@ -58,8 +60,7 @@ export function tableCreate(hashBits: u32, initialSlots: u32): usize {
   store<u32>(t, 0, T_STREAM_CAPACITY);
   store<u32>(t, 0, T_STREAM_COUNT);
   store<u32>(t, 0, T_TAIL_ENTRIES);
-  store<u32>(t, 0, T_ID_BLOCK);
-  store<u32>(t, 0, T_ID_BLOCK_BYTES);
+  store<u32>(t, 1, T_COMPLETE);
   store<u64>(t, hashBits >= 64 ? 0xffffffffffffffff : (<u64>1 << hashBits) - 1, T_HASH_MASK);
   return t;
 }
@@ -67,19 +68,21 @@ export function tableCreate(hashBits: u32, initialSlots: u32): usize {
 export function tableDestroy(t: usize): void {
   const streams = <usize>load<u32>(t, T_STREAMS);
   const count = load<u32>(t, T_STREAM_COUNT);
-  const idBlock = <usize>load<u32>(t, T_ID_BLOCK);
-  const idBlockEnd = idBlock + <usize>load<u32>(t, T_ID_BLOCK_BYTES);
-  for (let i: u32 = 0; i < count; i++) {
-    const r = streams + <usize>i * R_BYTES;
-    const id = <usize>load<u32>(r, R_ID_PTR);
-    if (id < idBlock || id >= idBlockEnd) heap.free(id);
-    const list = <usize>load<u32>(r, R_LIST_PTR);
-    if (list != 0) heap.free(list);
-  }
+  for (let i: u32 = 0; i < count; i++) freeStream(streams + <usize>i * R_BYTES);
   if (streams != 0) heap.free(streams);
-  if (idBlock != 0) heap.free(idBlock);
   heap.free(<usize>load<u32>(t, T_SLOTS));
   heap.free(t);
+}
+
+function freeStream(r: usize): void {
+  heap.free(<usize>load<u32>(r, R_ID_PTR));
+  const list = <usize>load<u32>(r, R_LIST_PTR);
+  if (list != 0) heap.free(list);
+}
+
+/** Whether every stream of the store is in the table (see T_COMPLETE). */
+export function tableSetComplete(t: usize, complete: u32): void {
+  store<u32>(t, complete != 0 ? 1 : 0, T_COMPLETE);
 }
 
 export function tableStreamCount(t: usize): u32 {
@@ -207,47 +210,56 @@ export function tableFindOrInsert(t: usize, keyPtr: usize, keyLen: usize): u32 {
 }
 
 /**
- * Loads streams persisted by an index flush: `count` entries at `ptr`, each a u32 revision count,
- * a u16 id length and the id's UTF-8 bytes, in stream-number order, `bytes` long. Each stream
- * enters with an empty tail based at its revision count. The table takes over the block at `ptr`
- * (allocated with alloc(), freed by tableDestroy) and keeps the ids where they lie in it, in
- * success and failure alike; one load per table. Returns the index of the first entry whose id is
- * already in the table (a corrupt directory), or `count`.
+ * Inserts a stream the table lacks, known elsewhere with `base` revisions (0 for a new stream):
+ * its tail starts empty at revision `base`. Returns its table number.
  */
-export function tableLoadStreams(t: usize, ptr: usize, bytes: u32, count: u32): u32 {
-  assert(load<u32>(t, T_ID_BLOCK) == 0, 'one directory load per table');
-  store<u32>(t, <u32>ptr, T_ID_BLOCK);
-  store<u32>(t, bytes, T_ID_BLOCK_BYTES);
-  // Room for every stream first: growing as they come would rehash the table about twenty times.
-  reserveStreams(t, load<u32>(t, T_STREAM_COUNT) + count);
-  const slots = <usize>load<u32>(t, T_SLOTS);
-  const capacity = load<u32>(t, T_SLOT_CAPACITY);
-  let at = ptr;
+export function tableInsert(t: usize, keyPtr: usize, keyLen: usize, base: u32): u32 {
+  const hash = hashStreamId(t, keyPtr, keyLen);
+  assert(findWithHash(t, hash, keyPtr, keyLen) < 0, 'a stream is inserted once');
+  return insertWithHash(t, hash, keyPtr, keyLen, base);
+}
+
+/**
+ * Keeps only the streams whose byte in keepPtr[0 .. streamCount) is non-zero, renumbered 0, 1, …
+ * in their old order; the others (whose tails must be empty) are freed and their slots dropped.
+ * The slots are rebuilt for the survivors. Returns the new stream count.
+ */
+export function tableCompact(t: usize, keepPtr: usize): u32 {
+  const count = load<u32>(t, T_STREAM_COUNT);
+  const streams = <usize>load<u32>(t, T_STREAMS);
+  const newNumbers = heap.alloc(<usize>max<u32>(count, 1) * 4);
+  let kept: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    const revisions = load<u32>(at);
-    const keyLen = <usize>load<u16>(at, 4);
-    const keyPtr = at + 6;
-    const hash = hashStreamId(t, keyPtr, keyLen);
-    // One probe serves the duplicate check and the insert: the empty slot that ends the search
-    // for the id is where it goes.
-    let slot = slotIndex(hash, capacity);
-    while (true) {
-      const s = slots + <usize>slot * SLOT_BYTES;
-      const stored = load<u32>(s, S_STREAM);
-      if (stored == 0) break;
-      if (load<u64>(s, S_HASH) == hash) {
-        const r = streamRecord(t, stored - 1);
-        if (<usize>load<u32>(r, R_ID_LEN) == keyLen && memory.compare(<usize>load<u32>(r, R_ID_PTR), keyPtr, keyLen) == 0) return i;
-      }
-      slot = (slot + 1) & (capacity - 1);
+    const r = streams + <usize>i * R_BYTES;
+    if (load<u8>(keepPtr + <usize>i) != 0) {
+      store<u32>(newNumbers + <usize>i * 4, kept);
+      if (kept != i) memory.copy(streams + <usize>kept * R_BYTES, r, R_BYTES);
+      kept++;
+    } else {
+      assert(load<u32>(r, R_LIST_LEN) == 0, 'a dropped stream has an empty tail');
+      store<u32>(newNumbers + <usize>i * 4, 0xffffffff);
+      freeStream(r);
     }
-    const s = slots + <usize>slot * SLOT_BYTES;
-    store<u64>(s, hash, S_HASH);
-    store<u32>(s, load<u32>(t, T_STREAM_COUNT) + 1, S_STREAM);
-    addStream(t, keyPtr, keyLen, revisions);
-    at = keyPtr + keyLen;
   }
-  return count;
+  const oldSlots = <usize>load<u32>(t, T_SLOTS);
+  const oldCapacity = load<u32>(t, T_SLOT_CAPACITY);
+  let capacity = MIN_SLOTS;
+  while (!slotsFit(kept * 2, capacity)) capacity <<= 1;
+  const slots = heap.alloc(<usize>capacity * SLOT_BYTES);
+  memory.fill(slots, 0, <usize>capacity * SLOT_BYTES);
+  for (let i: u32 = 0; i < oldCapacity; i++) {
+    const s = oldSlots + <usize>i * SLOT_BYTES;
+    const stored = load<u32>(s, S_STREAM);
+    if (stored == 0) continue;
+    const renumbered = load<u32>(newNumbers + <usize>(stored - 1) * 4);
+    if (renumbered != 0xffffffff) placeSlot(slots, capacity, load<u64>(s, S_HASH), renumbered);
+  }
+  heap.free(oldSlots);
+  heap.free(newNumbers);
+  store<u32>(t, <u32>slots, T_SLOTS);
+  store<u32>(t, capacity, T_SLOT_CAPACITY);
+  store<u32>(t, kept, T_STREAM_COUNT);
+  return kept;
 }
 
 export function streamIdPtr(t: usize, streamNo: u32): usize {
@@ -344,7 +356,8 @@ export function indexRecords(t: usize, base: usize, descPtr: usize, count: u32):
       const hash = hashStreamId(t, keyPtr, keyLen);
       const found = findWithHash(t, hash, keyPtr, keyLen);
       // A stream enters the table only with its first revision: a rejected record leaves no trace.
-      if (found < 0 && revision != 0) return i;
+      // An incomplete table cannot tell a new stream from one it does not hold: the caller looks.
+      if (found < 0 && (revision != 0 || load<u32>(t, T_COMPLETE) == 0)) return i;
       streamNo = found >= 0 ? <u32>found : insertWithHash(t, hash, keyPtr, keyLen, 0);
     }
     lastKeyPtr = keyPtr;
@@ -385,16 +398,18 @@ export function tableDrainTails(t: usize, outPtr: usize): u32 {
 }
 
 /**
- * Writes the stream directory entries of streams [fromStreamNo, fromStreamNo + count) at outPtr
- * in the format tableLoadStreams reads (u32 revision count, u16 id length, id bytes). Returns
- * the bytes written; the caller sizes the output with tableDirectoryBytes.
+ * Writes an entry for each stream whose byte in selectPtr[0 .. streamCount) is non-zero, in table
+ * order, at outPtr: u32 table number, u16 id length, id bytes. Returns the bytes written; the
+ * caller sizes the output with tableSelectedIdBytes.
  */
-export function tableExportStreams(t: usize, fromStreamNo: u32, count: u32, outPtr: usize): usize {
+export function tableExportIds(t: usize, selectPtr: usize, outPtr: usize): usize {
+  const count = load<u32>(t, T_STREAM_COUNT);
   let out = outPtr;
-  for (let streamNo = fromStreamNo; streamNo < fromStreamNo + count; streamNo++) {
+  for (let streamNo: u32 = 0; streamNo < count; streamNo++) {
+    if (load<u8>(selectPtr + <usize>streamNo) == 0) continue;
     const r = streamRecord(t, streamNo);
     const keyLen = <usize>load<u32>(r, R_ID_LEN);
-    store<u32>(out, load<u32>(r, R_BASE) + load<u32>(r, R_LIST_LEN));
+    store<u32>(out, streamNo);
     store<u16>(out, <u16>keyLen, 4);
     memory.copy(out + 6, <usize>load<u32>(r, R_ID_PTR), keyLen);
     out += 6 + keyLen;
@@ -402,11 +417,59 @@ export function tableExportStreams(t: usize, fromStreamNo: u32, count: u32, outP
   return out - outPtr;
 }
 
-/** Bytes tableExportStreams writes for streams [fromStreamNo, fromStreamNo + count). */
-export function tableDirectoryBytes(t: usize, fromStreamNo: u32, count: u32): usize {
+/** Bytes tableExportIds writes for the same selection. */
+export function tableSelectedIdBytes(t: usize, selectPtr: usize): usize {
+  const count = load<u32>(t, T_STREAM_COUNT);
   let bytes: usize = 0;
-  for (let streamNo = fromStreamNo; streamNo < fromStreamNo + count; streamNo++) {
-    bytes += 6 + <usize>load<u32>(streamRecord(t, streamNo), R_ID_LEN);
+  for (let streamNo: u32 = 0; streamNo < count; streamNo++) {
+    if (load<u8>(selectPtr + <usize>streamNo) != 0) bytes += 6 + <usize>load<u32>(streamRecord(t, streamNo), R_ID_LEN);
   }
   return bytes;
+}
+
+/** Bytewise order of the ids of two exported entries (u32 tag, u16 length, bytes): <0, 0, >0. */
+function compareEntryIds(a: usize, b: usize): i32 {
+  const lengthA = <usize>load<u16>(a, 4);
+  const lengthB = <usize>load<u16>(b, 4);
+  const common = lengthA < lengthB ? lengthA : lengthB;
+  const byBytes = memory.compare(a + 6, b + 6, common);
+  if (byBytes != 0) return byBytes;
+  return <i32>lengthA - <i32>lengthB;
+}
+
+/**
+ * Sorts `count` u32 byte offsets at offsetsPtr (each naming an entry of tableExportIds' format
+ * at basePtr + offset) into bytewise id order: a bottom-up merge sort, stable, with room for
+ * `count` offsets at tmpPtr. A stream directory is written in this order.
+ */
+export function sortEntryOffsets(basePtr: usize, offsetsPtr: usize, tmpPtr: usize, count: u32): void {
+  let from = offsetsPtr;
+  let to = tmpPtr;
+  for (let width: u32 = 1; width < count; width <<= 1) {
+    for (let lo: u32 = 0; lo < count; lo += width << 1) {
+      const mid = min<u32>(lo + width, count);
+      const hi = min<u32>(lo + (width << 1), count);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) {
+        const a = load<u32>(from + <usize>i * 4);
+        const b = load<u32>(from + <usize>j * 4);
+        if (compareEntryIds(basePtr + <usize>a, basePtr + <usize>b) <= 0) {
+          store<u32>(to + <usize>k * 4, a);
+          i++;
+        } else {
+          store<u32>(to + <usize>k * 4, b);
+          j++;
+        }
+        k++;
+      }
+      while (i < mid) store<u32>(to + <usize>(k++) * 4, load<u32>(from + <usize>(i++) * 4));
+      while (j < hi) store<u32>(to + <usize>(k++) * 4, load<u32>(from + <usize>(j++) * 4));
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  if (from != offsetsPtr) memory.copy(offsetsPtr, from, <usize>count * 4);
 }

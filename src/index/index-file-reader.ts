@@ -4,6 +4,7 @@
 
 import { join } from 'node:path';
 import type { FileHandle, FileSystem } from '../log/file-system.js';
+import { readFully } from './small-files.js';
 import { assert } from '../util/assert.js';
 import { CorruptionError } from '../util/errors.js';
 import type { IndexBlockChecker } from '../wasm/index-blocks.js';
@@ -211,7 +212,7 @@ export class IndexFileReader {
     assert(Number.isInteger(blockIndex) && blockIndex >= 0 && blockIndex < this.geometry.blockCount, () => `block ${blockIndex} of ${this.geometry.blockCount}`);
     assert(buffer.length === this.geometry.blockSizeBytes && buffer.byteOffset % 4 === 0, 'a word-aligned buffer of one block');
     const offset = blockOffset(this.geometry, blockIndex);
-    const n = readFully(this.handle, buffer, this.geometry.blockSizeBytes, offset);
+    const n = readFully(this.handle, buffer, 0, this.geometry.blockSizeBytes, offset);
     const words = new Uint32Array(buffer.buffer, buffer.byteOffset, this.geometry.blockSizeBytes / 4);
     checkBlock(buffer.subarray(0, n), words, this.fileName, offset, this.geometry, blockIndex, this.crc);
     this.checkAgainstFence(words, blockIndex, offset);
@@ -234,7 +235,7 @@ export class IndexFileReader {
     for (let first = 0; first < blockCount; first += spanBlocks) {
       const count = Math.min(spanBlocks, blockCount - first);
       const bytes = count * blockSizeBytes;
-      const read = readFully(this.handle, checker.spanView(bytes), bytes, blockOffset(this.geometry, first));
+      const read = readFully(this.handle, checker.spanView(bytes), 0, bytes, blockOffset(this.geometry, first));
       const whole = Math.floor(read / blockSizeBytes);
       const fence = fenceWords.subarray(0, (whole + 1) * FENCE_ENTRY_WORDS);
       fence.set(this.fence.subarray(first * FENCE_ENTRY_WORDS, (first + whole) * FENCE_ENTRY_WORDS));
@@ -346,22 +347,8 @@ function lowerBoundInBlock(words: Uint32Array, count: number): number {
   return floor + 1;
 }
 
-/**
- * Reads `length` bytes at `fileOffset`, repeating short reads; fewer only at the end of the file.
- * (log/file-system.ts has the same helper, but the index layer may not import the log at run time.)
- */
-function readFully(handle: FileHandle, buffer: Uint8Array, length: number, fileOffset: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = handle.read(buffer, done, length - done, fileOffset + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
-}
-
 /** Up to `length` bytes at `fileOffset` in a fresh (word-aligned) array, shorter at the end of the file. */
 function readAt(handle: FileHandle, length: number, fileOffset: number): Uint8Array {
   const bytes = new Uint8Array(length);
-  return bytes.subarray(0, readFully(handle, bytes, length, fileOffset));
+  return bytes.subarray(0, readFully(handle, bytes, 0, length, fileOffset));
 }

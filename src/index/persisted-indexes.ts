@@ -10,7 +10,7 @@ import type { Logger } from '../util/logger.js';
 import type { IndexBlockChecker } from '../wasm/index-blocks.js';
 import type { BlockCache } from './block-cache.js';
 import { FileRun } from './file-run.js';
-import { decodeDirectory, directoryFileName, encodeDirectory } from './index-directory-file.js';
+import { StreamDirectoryReader, streamDirectoryFileName, writeStreamDirectory } from './stream-directory-file.js';
 import type { Crc32cOf } from './index-file-format.js';
 import { IndexFileReader } from './index-file-reader.js';
 import { IndexFileWriter } from './index-file-writer.js';
@@ -19,7 +19,7 @@ import { mergeIndexFiles } from './index-merge.js';
 import { ENTRY_WORDS } from './index-entry.js';
 import type { MemoryRun } from './memory-run.js';
 import { readWholeFile, replaceFileDurably } from './small-files.js';
-import type { IndexDirectory, StoreIndexes } from './store-indexes.js';
+import type { DirectoryUpdate, StoreIndexes } from './store-indexes.js';
 
 /** The index files live in this subdirectory of the store's directory. */
 export const INDEX_DIR = 'index';
@@ -38,7 +38,7 @@ export interface PersistedIndexOptions {
 }
 
 export interface LoadedIndexes {
-  readonly directory: IndexDirectory;
+  readonly directory: StreamDirectoryReader;
   readonly runs: readonly FileRun[];
 }
 
@@ -50,18 +50,22 @@ export function indexFileName(level: number, fromPosition: number, toPosition: n
 
 export class PersistedIndexes {
   private files: FileRun[];
-  private directoryName: string | null;
+  /** The newest stream directory file written; lookups of streams the table lacks read it. */
+  private directory: StreamDirectoryReader | null;
+  /** The directory file the manifest names. */
+  private publishedDirectory: string | null;
   private busy: Promise<void> | null = null;
-  /** The directory of the newest file, while no manifest names that file yet. */
-  private unpublished: IndexDirectory | null = null;
+  /** Whether files were written since the manifest was (a rebuild's flushes wait for publish()). */
+  private unpublished = false;
   /** Level-0 files written without fdatasync, to be synced before a manifest names them. */
   private unsynced: FileRun[] = [];
   private failure: unknown = null;
   private closed = false;
 
-  private constructor(private readonly options: PersistedIndexOptions, private readonly indexDir: string, loaded: { files: FileRun[]; directoryName: string | null }) {
+  private constructor(private readonly options: PersistedIndexOptions, private readonly indexDir: string, loaded: { files: FileRun[]; directory: StreamDirectoryReader | null }) {
     this.files = loaded.files;
-    this.directoryName = loaded.directoryName;
+    this.directory = loaded.directory;
+    this.publishedDirectory = loaded.directory?.fileName ?? null;
   }
 
   /**
@@ -79,11 +83,11 @@ export class PersistedIndexes {
     const names = await fs.readdir(indexDir);
     let manifest: IndexManifest | null = null;
     const opened: FileRun[] = [];
-    let directory: IndexDirectory | null = null;
+    let directory: StreamDirectoryReader | null = null;
     if (names.includes(MANIFEST_FILE)) {
       try {
         manifest = decodeManifest(await readWholeFile(fs, indexDir, MANIFEST_FILE), join(indexDir, MANIFEST_FILE), options.crc);
-        directory = decodeDirectory(await readWholeFile(fs, indexDir, manifest.directory), join(indexDir, manifest.directory), options.crc);
+        directory = await StreamDirectoryReader.open({ fs, dir: indexDir, fileName: manifest.directory, crc: options.crc, cache: options.cache });
         if (directory.coveredPosition !== manifest.coveredPosition) {
           throw new CorruptionError({ file: join(indexDir, manifest.directory), offset: 16, reason: `stream directory covers ${directory.coveredPosition}, the manifest ${manifest.coveredPosition}` });
         }
@@ -105,10 +109,12 @@ export class PersistedIndexes {
       } catch (error) {
         if (!(error instanceof CorruptionError) && errorCode(error) !== 'ENOENT') {
           for (const run of opened) await run.reader.close();
+          await directory?.close();
           throw error;
         }
         options.logger.warn('persisted indexes are damaged or incomplete: rebuilding them from the log', { error: String(error) });
         for (const run of opened) await run.reader.close();
+        await directory?.close();
         opened.length = 0;
         manifest = null;
         directory = null;
@@ -123,7 +129,7 @@ export class PersistedIndexes {
     }
     if (removed) await fs.syncDir(indexDir);
     options.blockChecker.free();
-    const persisted = new PersistedIndexes(options, indexDir, { files: opened, directoryName: manifest?.directory ?? null });
+    const persisted = new PersistedIndexes(options, indexDir, { files: opened, directory });
     return { persisted, loaded: directory === null ? null : { directory, runs: opened } };
   }
 
@@ -148,8 +154,8 @@ export class PersistedIndexes {
   /**
    * Freezes the memtable now and writes it as a level-0 file in the background, then names it in
    * a new manifest with the stream directory and merges where a level has INDEX_MERGE_FAN_IN files.
-   * With `publish` false (a rebuild during open) only the file is written: its directory waits
-   * in memory for publish(), so that a rebuild neither rewrites the directory nor merges for every
+   * With `publish` false (a rebuild during open) the file and its stream directory are written but
+   * no manifest names them until publish(), so that a rebuild neither syncs nor merges for every
    * memtable. One flush at a time: does nothing while one is running, after a failure (logged
    * once; the memtable then stays in memory) or with an empty memtable. Never rejects.
    */
@@ -159,14 +165,14 @@ export class PersistedIndexes {
     const frozen = indexes.freeze(recentIds());
     return this.run(async () => {
       await this.writeRun(indexes, frozen.run);
-      this.unpublished = frozen.directory;
+      await this.writeDirectory(indexes, frozen.update);
       if (publish) await this.publishNow(indexes);
     });
   }
 
   /** Names the files written by unpublished flushes in the manifest, then merges (in the background). */
   publish(indexes: StoreIndexes): Promise<void> {
-    if (this.busy !== null || this.unpublished === null || this.failure !== null || this.closed) return this.busy ?? Promise.resolve();
+    if (this.busy !== null || !this.unpublished || this.failure !== null || this.closed) return this.busy ?? Promise.resolve();
     return this.run(() => this.publishNow(indexes));
   }
 
@@ -184,8 +190,11 @@ export class PersistedIndexes {
     if (indexes.memtableEntries > 0) return this.flush(indexes, recentIds);
     // The runs cover [0, coveredPosition): without a file there is no record a scavenge could change.
     if (this.files.length === 0) return;
-    this.unpublished = indexes.captureDirectory(recentIds());
-    return this.publish(indexes);
+    const update = indexes.captureDirectory(recentIds());
+    return this.run(async () => {
+      await this.writeDirectory(indexes, update);
+      await this.publishNow(indexes);
+    });
   }
 
   /** Waits for a running flush, flushes what is left (so the next open reads no log) and closes the files. */
@@ -196,13 +205,16 @@ export class PersistedIndexes {
       const { indexes } = last;
       // A scavenge changed byte counts since the last flush: write the directory again.
       if (this.failure === null && indexes.directoryChanged && indexes.memtableEntries === 0 && this.files.length > 0) {
-        this.unpublished = indexes.captureDirectory(last.recentIds());
+        const update = indexes.captureDirectory(last.recentIds());
+        await this.run(() => this.writeDirectory(indexes, update));
       }
       await this.publish(indexes);
     }
     this.closed = true;
     for (const run of this.files) await run.reader.close();
     this.files = [];
+    await this.directory?.close();
+    this.directory = null;
   }
 
   private run(work: () => Promise<void>): Promise<void> {
@@ -241,20 +253,37 @@ export class PersistedIndexes {
     this.unsynced.push(run);
   }
 
-  /** Writes the waiting directory and a manifest naming every file, removes the old directory, merges. */
+  /**
+   * Writes the stream directory file of `update` (the newest file with its changes applied,
+   * durably: its directory fsync also makes the level-0 files' renames durable), then lookups
+   * read it. An older file no manifest names (a rebuild's previous flush) is removed.
+   */
+  private async writeDirectory(indexes: StoreIndexes, update: DirectoryUpdate): Promise<void> {
+    const { fs, crc, cache } = this.options;
+    const fileName = streamDirectoryFileName(update.summary.coveredPosition);
+    await writeStreamDirectory({ fs, dir: this.indexDir, fileName, crc, previous: this.directory, changes: update.changes, summary: update.summary });
+    const written = await StreamDirectoryReader.open({ fs, dir: this.indexDir, fileName, crc, cache });
+    const old = this.directory;
+    indexes.directoryWritten(written, update);
+    this.directory = written;
+    this.unpublished = true;
+    if (old === null) return;
+    await old.close();
+    // The same name (a scavenge's rewrite at the same position) was replaced by the rename.
+    if (old.fileName !== fileName && old.fileName !== this.publishedDirectory) await this.removeFiles([old.fileName]);
+  }
+
+  /** Writes a manifest naming every file and the newest directory, removes the old directory, merges. */
   private async publishNow(indexes: StoreIndexes): Promise<void> {
-    const directory = this.unpublished;
-    if (directory === null) return;
+    const directory = this.directory;
+    if (!this.unpublished || directory === null) return;
     for (const run of this.unsynced) await run.reader.sync();
     this.unsynced = [];
-    const directoryName = directoryFileName(directory.coveredPosition);
-    // Its directory fsync also makes the level-0 files' renames durable.
-    await replaceFileDurably(this.options.fs, this.indexDir, directoryName, encodeDirectory(directory, this.options.crc));
-    await this.writeManifest(directory.coveredPosition, directoryName, this.files);
-    this.unpublished = null;
-    const oldDirectory = this.directoryName;
-    this.directoryName = directoryName;
-    if (oldDirectory !== null && oldDirectory !== directoryName) await this.removeFiles([oldDirectory]);
+    await this.writeManifest(directory.coveredPosition, directory.fileName, this.files);
+    this.unpublished = false;
+    const oldDirectory = this.publishedDirectory;
+    this.publishedDirectory = directory.fileName;
+    if (oldDirectory !== null && oldDirectory !== directory.fileName) await this.removeFiles([oldDirectory]);
     await this.mergeLevels(indexes);
   }
 
@@ -275,7 +304,7 @@ export class PersistedIndexes {
       await mergeIndexFiles(inputs.map((r) => r.reader), { fs, dir: this.indexDir, fileName, crc });
       const merged = new FileRun(await IndexFileReader.open({ fs, dir: this.indexDir, fileName, crc, cache: this.options.cache }));
       const files = [...this.files.slice(0, first), merged];
-      await this.writeManifest(toPosition, this.directoryName!, files);
+      await this.writeManifest(toPosition, this.publishedDirectory!, files);
       indexes.replaceRuns(inputs, merged);
       this.files = files;
       for (const input of inputs) await input.reader.close();

@@ -5,12 +5,13 @@
 // run covers a range of positions, the runs and the memtable together cover [0, nextPosition).
 
 import { assert } from '../util/assert.js';
-import { GrowableFloat64Array, GrowableUint32Array } from '../util/growable-array.js';
+import { GrowableFloat64Array } from '../util/growable-array.js';
 import { lowerBound } from '../util/sorted-search.js';
+import { STREAM_ID_BYTES_MAX } from '../util/limits.js';
 import type { Wasm } from '../wasm/kernels.js';
 import { StreamTable } from '../wasm/stream-table.js';
 import {
-  DF64_POSITION, DU32_FLAGS_STREAM, DU32_OFFSET, DU32_RECORD_BYTES, DU32_STREAM_NO, DU32_TYPE, type RecordDecoder,
+  DF64_POSITION, DF64_REVISION, DU32_FLAGS_STREAM, DU32_OFFSET, DU32_RECORD_BYTES, DU32_STREAM_NO, DU32_TYPE, type RecordDecoder,
 } from '../format/record-decoder.js';
 import { DEC_DESC_BYTES, DEC_F64_STRIDE, DEC_U32_STRIDE, FLAG_SCAVENGED, RECORD_HEADER_BYTES } from '../format/record-layout.js';
 import { ENTRY_WORDS } from './index-entry.js';
@@ -19,30 +20,48 @@ import type { IndexRun } from './index-run.js';
 import { GlobalIndex, type GlobalIndexPaging } from './global-index.js';
 import { KeyedPositions, NameNumbers, categoryOf } from './keyed-positions.js';
 import { MemoryRun } from './memory-run.js';
+import { DirectoryChanges } from './directory-changes.js';
+import { ResidentStreams } from './resident-streams.js';
+import type { DirectoryEntry, DirectorySummary } from './stream-directory-file.js';
 
-/** What a flush must persist beside its run so that open() can do without the log before it. */
-export interface IndexDirectory {
-  /** The runs cover [0, coveredPosition). */
-  readonly coveredPosition: number;
+/**
+ * The stream directory file the index reads the streams it does not hold from
+ * (StreamDirectoryReader): every stream of the store as of its covered position.
+ */
+export interface StreamDirectoryLookup {
   readonly streamCount: number;
-  /** Stream table entries (u32 revision count, u16 id length, id bytes) in stream-number order. */
-  readonly streamBytes: Uint8Array;
-  /** Per stream: its category's number + 1, 0 when its id has no '-'. */
-  readonly streamCategories: Uint32Array;
-  /** Per stream: bytes of its records in the log (headers included). */
-  readonly streamRecordBytes: Float64Array;
   readonly categoryNames: readonly string[];
   readonly eventTypeNames: readonly string[];
-  /**
-   * The store's idempotency window as of coveredPosition (24-byte entries: event id, u32 stream
-   * number, u32 revision; oldest first), so a reopen that reads no log remembers it.
-   */
-  readonly recentIds: Uint8Array;
+  find(id: Uint8Array): DirectoryEntry | null;
+  entriesFrom(fromId: Uint8Array): IterableIterator<DirectoryEntry>;
+}
+
+/** What the next stream directory file is: the previous one with `changes` applied, and `summary`. */
+export interface DirectoryUpdate {
+  readonly changes: DirectoryChanges;
+  readonly summary: DirectorySummary;
 }
 
 export interface FrozenMemtable {
   readonly run: MemoryRun;
-  readonly directory: IndexDirectory;
+  readonly update: DirectoryUpdate;
+}
+
+/**
+ * A stream as one lookup found it. Its table number is only good while the table keeps its
+ * numbering (tableEpoch); streamPositions() looks the stream up again when it changed.
+ */
+export interface StreamState {
+  readonly streamId: string;
+  /** The stream's number in the store: the key of its stream-index entries. */
+  readonly streamNo: number;
+  /** Last revision + 1. */
+  readonly revisionCount: number;
+  /** Bytes of its records in the log (every revision, headers included). */
+  readonly recordBytes: number;
+  /** Its number in the stream table, -1 when only the directory holds it. */
+  readonly tableNo: number;
+  readonly tableEpoch: number;
 }
 
 export type ScanDirection = 'forwards' | 'backwards';
@@ -62,20 +81,43 @@ export class StoreIndexes {
   private readonly eventTypes = new KeyedPositions(IndexKind.EventType);
   private readonly categoryNames = new NameNumbers();
   private readonly eventTypeNames = new NameNumbers();
-  /** Category number + 1 of each stream number (0: the stream id has no '-'). */
-  private readonly streamCategories = new GrowableUint32Array(1024);
-  /** Bytes of each stream's records in the log, by stream number. */
-  private readonly streamRecordBytes = new GrowableFloat64Array(1024);
+  /** Per stream the table holds (by table number): store number, category, bytes, last change. */
+  private readonly resident = new ResidentStreams();
+  /** Streams in the store: the next new stream gets this number. */
+  private streamTotal = 0;
+  /** Bumped by every compaction of the stream table (table numbers change). */
+  private tableEpoch = 0;
+  /** The flush generation: streams changed since the last flush have changedIn === generation. */
+  private generation = 1;
+  /** The newest stream directory file written (null: none yet, the table holds every stream). */
+  private directory: StreamDirectoryLookup | null = null;
+  /** Changes of flushes whose directory file is not written yet, oldest first. */
+  private pendingChanges: DirectoryChanges[] = [];
   /** S for every stream `$$S` that has events (never shrinks: streams are not removed). */
   private readonly streamsWithMetastream = new Set<string>();
   /** Oldest first; together they cover [0, coveredPosition). */
   private runList: IndexRun[] = [];
   private covered = 0;
 
-  /** `globalPaging`: how the global index pages sealed chunks (null: it keeps every offset in memory). */
-  constructor(private readonly wasm: Wasm, streamHashBits: number, globalPaging: GlobalIndexPaging | null = null) {
+  /**
+   * `globalPaging`: how the global index pages sealed chunks (null: it keeps every offset in
+   * memory). `streamCacheEntries`: streams the table keeps after a flush (the most recently
+   * written); the others are read from the stream directory file when needed.
+   */
+  constructor(private readonly wasm: Wasm, streamHashBits: number, globalPaging: GlobalIndexPaging | null = null, private readonly streamCacheEntries = Number.MAX_SAFE_INTEGER) {
+    assert(Number.isSafeInteger(streamCacheEntries) && streamCacheEntries >= 1, 'the stream cache holds at least one stream');
     this.streams = new StreamTable(wasm, streamHashBits);
     this.global = new GlobalIndex(globalPaging);
+  }
+
+  /** Streams in the store (each has at least one event). */
+  get streamCount(): number {
+    return this.streamTotal;
+  }
+
+  /** Streams the stream table holds now. */
+  get residentStreamCount(): number {
+    return this.resident.length;
   }
 
   /** Position the next record must have. */
@@ -98,25 +140,26 @@ export class StoreIndexes {
   }
 
   /**
-   * Starts from a persisted directory and its runs (at open, before any record is applied):
-   * the streams, categories and event types it names, with the runs covering
-   * [0, directory.coveredPosition). Returns false when the directory is malformed.
+   * Starts from a stream directory file and its runs (at open, before any record is applied):
+   * the categories and event types it names, with the runs covering [0, coveredPosition).
+   * The streams stay in the file; the table takes them in as they are written. False when the
+   * names repeat.
    */
-  load(directory: IndexDirectory, runs: readonly IndexRun[]): boolean {
+  load(directory: StreamDirectoryLookup, coveredPosition: number, runs: readonly IndexRun[]): boolean {
     assert(this.streams.streamCount === 0 && this.covered === 0 && this.runList.length === 0, 'load() starts from empty indexes');
-    if (directory.streamCategories.length !== directory.streamCount || directory.streamRecordBytes.length !== directory.streamCount) return false;
-    if (!this.streams.loadStreamBytes(directory.streamBytes, directory.streamCount)) return false;
-    this.noteMetastreams(directory.streamBytes);
     for (const name of directory.categoryNames) this.categoryNames.numberOf(name);
     for (const name of directory.eventTypeNames) this.eventTypeNames.numberOf(name);
     if (this.categoryNames.count !== directory.categoryNames.length || this.eventTypeNames.count !== directory.eventTypeNames.length) return false;
-    const categoryCount = this.categoryNames.count;
-    for (const c of directory.streamCategories) if (c > categoryCount) return false;
-    for (const bytes of directory.streamRecordBytes) if (!Number.isSafeInteger(bytes) || bytes < 0) return false;
-    this.streamCategories.pushAll(directory.streamCategories);
-    this.streamRecordBytes.pushAll(directory.streamRecordBytes);
+    this.directory = directory;
+    this.streamTotal = directory.streamCount;
+    this.streams.setComplete(this.streamTotal === 0);
+    // Metastream ids sort together (they share the prefix): only their entries are read.
+    for (const entry of directory.entriesFrom(Buffer.from(METASTREAM_PREFIX))) {
+      if (entry.id.length < 2 || entry.id[0] !== DOLLAR || entry.id[1] !== DOLLAR) break;
+      this.streamsWithMetastream.add(Buffer.from(entry.id.buffer, entry.id.byteOffset + 2, entry.id.length - 2).toString('utf8'));
+    }
     this.runList = [...runs];
-    this.covered = directory.coveredPosition;
+    this.covered = coveredPosition;
     return true;
   }
 
@@ -147,14 +190,23 @@ export class StoreIndexes {
         covered++;
       }
     }
-    if (covered === count) return count;
-    firstDesc += covered;
-    count -= covered;
+    let done = covered;
+    while (done < count) {
+      done += this.indexSpan(decoder, firstDesc + done, count - done, base, regionBytes, chunkNumber, fileOffsetOfBase);
+      // Stopped early: at a stream the table does not hold (taken in, then go on) or a bad revision.
+      if (done === count || !this.admitStream(decoder, firstDesc + done, base)) break;
+    }
+    return done;
+  }
+
+  /** applyRecords for records that need no lookup outside the table; returns how many it indexed. */
+  private indexSpan(decoder: RecordDecoder, firstDesc: number, count: number, base: number, regionBytes: number, chunkNumber: number, fileOffsetOfBase: number): number {
     const descPtr = decoder.descPtr + firstDesc * DEC_DESC_BYTES;
     const indexed = this.streams.indexRecords(base, regionBytes, descPtr, count * DEC_DESC_BYTES, count);
     // Views taken after the kernel call: it may grow WASM memory, which detaches older views.
     const { u32, f64, u32At, f64At } = decoder.views();
     const buf = this.wasm.buf;
+    const resident = this.resident;
     // Consecutive records mostly share their event type: compare bytes before decoding a string.
     let typeAt = -1;
     let typeBytes = 0;
@@ -163,22 +215,18 @@ export class StoreIndexes {
       const u = u32At + (firstDesc + i) * DEC_U32_STRIDE;
       const offset = u32[u + DU32_OFFSET];
       const position = f64[f64At + (firstDesc + i) * DEC_F64_STRIDE + DF64_POSITION];
-      const streamNo = u32[u + DU32_STREAM_NO];
+      const tableNo = u32[u + DU32_STREAM_NO];
       const streamIdBytes = u32[u + DU32_FLAGS_STREAM] >>> 16;
       const eventTypeBytes = u32[u + DU32_TYPE] & 0xffff;
       const at = base + offset + RECORD_HEADER_BYTES;
       this.global.add(chunkNumber, position, fileOffsetOfBase + offset, u32[u + DU32_RECORD_BYTES]);
-      if (streamNo === this.streamCategories.length) {
-        const streamId = buf.toString('utf8', at, at + streamIdBytes);
-        if (streamId.startsWith(METASTREAM_PREFIX)) this.streamsWithMetastream.add(streamId.slice(METASTREAM_PREFIX.length));
-        const category = categoryOf(streamId);
-        this.streamCategories.push(category === null ? 0 : this.categoryNames.numberOf(category) + 1);
-        this.streamRecordBytes.push(0);
-      }
-      this.streamRecordBytes.set(streamNo, this.streamRecordBytes.get(streamNo) + u32[u + DU32_RECORD_BYTES]);
+      // A complete table inserted a new stream itself.
+      if (tableNo === resident.length) this.addNewStream(buf.toString('utf8', at, at + streamIdBytes));
+      resident.recordBytes[tableNo] += u32[u + DU32_RECORD_BYTES];
+      resident.changedIn[tableNo] = this.generation;
       // A hole left by scavenging keeps its stream revision but is no longer of any category or type.
       if ((u32[u + DU32_FLAGS_STREAM] & FLAG_SCAVENGED) !== 0) continue;
-      const category = this.streamCategories.get(streamNo);
+      const category = resident.category[tableNo];
       if (category !== 0) this.categories.add(category - 1, position);
       const thisTypeAt = at + streamIdBytes;
       if (typeAt < 0 || eventTypeBytes !== typeBytes || !sameBytes(buf, typeAt, thisTypeAt, typeBytes)) {
@@ -188,7 +236,76 @@ export class StoreIndexes {
       typeAt = thisTypeAt;
       this.eventTypes.add(typeNo, position);
     }
-    return covered + indexed;
+    return indexed;
+  }
+
+  /** Numbers a stream the table just took in as new: the next store number, its category. */
+  private addNewStream(streamId: string): void {
+    if (streamId.startsWith(METASTREAM_PREFIX)) this.streamsWithMetastream.add(streamId.slice(METASTREAM_PREFIX.length));
+    const category = categoryOf(streamId);
+    this.resident.push(this.streamTotal++, category === null ? 0 : this.categoryNames.numberOf(category) + 1, 0, this.generation);
+  }
+
+  /**
+   * Takes the stream of the record at descriptor `desc` into the table when the table does not
+   * hold it and the record carries its next revision: from the directory (its count, number,
+   * category and bytes) or, when no stream has that id, as a new stream at revision 0. False
+   * when the record breaks its stream's revisions (the table holds it, or the revision is wrong).
+   */
+  private admitStream(decoder: RecordDecoder, desc: number, base: number): boolean {
+    const { u32, f64, u32At, f64At } = decoder.views();
+    const u = u32At + desc * DEC_U32_STRIDE;
+    const idAt = base + u32[u + DU32_OFFSET] + RECORD_HEADER_BYTES;
+    const idLength = u32[u + DU32_FLAGS_STREAM] >>> 16;
+    const revision = f64[f64At + desc * DEC_F64_STRIDE + DF64_REVISION];
+    if (this.streams.findAt(idAt, idLength) >= 0) return false;
+    const idBytes = this.wasm.u8.slice(idAt, idAt + idLength);
+    const streamId = Buffer.from(idBytes.buffer, 0, idLength).toString('utf8');
+    const known = this.lookElsewhere(idBytes);
+    if (known === null) {
+      if (revision !== 0) return false;
+      this.streams.insert(streamId, 0);
+      this.addNewStream(streamId);
+      return true;
+    }
+    if (revision !== known.revisionCount) return false;
+    assert(known.streamNo < this.streamTotal && known.category <= this.categoryNames.count, () => `directory entry of '${streamId}' names a stream and category that exist`);
+    this.streams.insert(streamId, known.revisionCount);
+    this.resident.push(known.streamNo, known.category, known.recordBytes, 0);
+    return true;
+  }
+
+  /** The directory entry of a stream the table does not hold: the newest unwritten changes first. */
+  private lookElsewhere(id: Uint8Array): DirectoryEntry | null {
+    for (let i = this.pendingChanges.length - 1; i >= 0; i--) {
+      const at = this.pendingChanges[i].indexOf(id);
+      if (at >= 0) return this.pendingChanges[i].entry(at);
+    }
+    return this.directory?.find(id) ?? null;
+  }
+
+  /** The stream as it is now, or null when it has no events. */
+  stream(streamId: string): StreamState | null {
+    const tableNo = this.streams.find(streamId);
+    if (tableNo >= 0) return this.residentState(streamId, tableNo);
+    if (this.directory === null && this.pendingChanges.length === 0) return null;
+    const id = Buffer.from(streamId, 'utf8');
+    if (id.length > STREAM_ID_BYTES_MAX + 2) return null;
+    const entry = this.lookElsewhere(id);
+    if (entry === null) return null;
+    return { streamId, streamNo: entry.streamNo, revisionCount: entry.revisionCount, recordBytes: entry.recordBytes, tableNo: -1, tableEpoch: this.tableEpoch };
+  }
+
+  /** The stream's last revision + 1 (0 when it has no events). */
+  revisionCount(streamId: string): number {
+    const tableNo = this.streams.find(streamId);
+    if (tableNo >= 0) return this.streams.revisionCount(tableNo);
+    return this.stream(streamId)?.revisionCount ?? 0;
+  }
+
+  private residentState(streamId: string, tableNo: number): StreamState {
+    const r = this.resident;
+    return { streamId, streamNo: r.streamNo[tableNo], revisionCount: this.streams.revisionCount(tableNo), recordBytes: r.recordBytes[tableNo], tableNo, tableEpoch: this.tableEpoch };
   }
 
   /**
@@ -199,35 +316,26 @@ export class StoreIndexes {
     return this.streamsWithMetastream.has(streamId);
   }
 
-  /** Adds the metastreams among loaded directory entries; only those ids are decoded. */
-  private noteMetastreams(streamBytes: Uint8Array): void {
-    for (let at = 0; at < streamBytes.length;) {
-      const length = streamBytes[at + 4] | (streamBytes[at + 5] << 8);
-      const id = at + 6;
-      if (length >= 2 && streamBytes[id] === DOLLAR && streamBytes[id + 1] === DOLLAR) {
-        this.streamsWithMetastream.add(Buffer.from(streamBytes.buffer, streamBytes.byteOffset + id + 2, length - 2).toString('utf8'));
-      }
-      at = id + length;
-    }
-  }
-
   /**
    * Whether something the stream directory records changed without a record being indexed (a
    * scavenge's byte counts): the directory is then written again at close even with an empty memtable.
    */
   directoryChanged = false;
 
-  /** Changes a stream's byte count (a scavenge gave `delta` < 0 bytes back). */
-  addStreamBytes(streamNo: number, delta: number): void {
+  /** Changes a stream's byte count (a scavenge gave `delta` < 0 bytes back); the table takes it in. */
+  addStreamBytes(streamId: string, delta: number): void {
+    let tableNo = this.streams.find(streamId);
+    if (tableNo < 0) {
+      const known = this.lookElsewhere(Buffer.from(streamId, 'utf8'));
+      assert(known !== null, () => `stream '${streamId}' whose bytes change exists`);
+      tableNo = this.streams.insert(streamId, known.revisionCount);
+      this.resident.push(known.streamNo, known.category, known.recordBytes, 0);
+    }
+    const bytes = this.resident.recordBytes[tableNo] + delta;
+    assert(bytes >= 0, () => `stream '${streamId}' keeps a byte count >= 0`);
+    this.resident.recordBytes[tableNo] = bytes;
+    this.resident.changedIn[tableNo] = this.generation;
     this.directoryChanged = true;
-    const bytes = this.streamRecordBytes.get(streamNo) + delta;
-    assert(streamNo >= 0 && streamNo < this.streamRecordBytes.length && bytes >= 0, () => `stream ${streamNo} keeps a byte count >= 0`);
-    this.streamRecordBytes.set(streamNo, bytes);
-  }
-
-  /** Bytes of the stream's records in the log (every revision, headers included). */
-  streamBytes(streamNo: number): number {
-    return this.streamRecordBytes.get(streamNo);
   }
 
   /** Names of the categories that have events, in order of first appearance. */
@@ -236,24 +344,25 @@ export class StoreIndexes {
   }
 
   /**
-   * Positions of revisions [fromRevision, fromRevision + count) of a stream, fewer at its end:
-   * the older ones from the runs, the newer from the stream table's tail.
+   * Positions of revisions [fromRevision, fromRevision + count) of a stream as `state` found it,
+   * fewer at its end then: the older ones from the runs, the newer from the stream table's tail.
    */
-  streamPositions(streamNo: number, fromRevision: number, count: number): Float64Array {
-    const total = this.streams.revisionCount(streamNo);
-    const n = Math.max(0, Math.min(count, total - fromRevision));
+  streamPositions(state: StreamState, fromRevision: number, count: number): Float64Array {
+    const n = Math.max(0, Math.min(count, state.revisionCount - fromRevision));
     if (n === 0) return new Float64Array(0);
-    const base = this.streams.baseRevision(streamNo);
-    if (fromRevision >= base) return this.streams.positions(streamNo, fromRevision, n);
+    // A stream the table does not hold has all its revisions in the runs (only empty tails are dropped).
+    const tableNo = state.tableNo >= 0 && state.tableEpoch === this.tableEpoch ? state.tableNo : this.streams.find(state.streamId);
+    const base = tableNo >= 0 ? this.streams.baseRevision(tableNo) : state.revisionCount;
+    if (fromRevision >= base) return this.streams.positions(tableNo, fromRevision, n);
     const out = new GrowableFloat64Array(n);
     const fromRuns = Math.min(n, base - fromRevision);
     for (const run of this.runList) {
       if (out.length === fromRuns) break;
-      run.forward(streamNo, keyHighWord(IndexKind.Stream), fromRevision + out.length, fromRuns - out.length, out);
+      run.forward(state.streamNo, keyHighWord(IndexKind.Stream), fromRevision + out.length, fromRuns - out.length, out);
     }
-    assert(out.length === fromRuns, () => `the runs hold revisions ${fromRevision}..${fromRevision + fromRuns - 1} of stream ${streamNo} (found ${out.length})`);
+    assert(out.length === fromRuns, () => `the runs hold revisions ${fromRevision}..${fromRevision + fromRuns - 1} of stream ${state.streamNo} (found ${out.length})`);
     if (n > fromRuns) {
-      const tail = this.streams.positions(streamNo, base, n - fromRuns);
+      const tail = this.streams.positions(tableNo, base, n - fromRuns);
       for (let i = 0; i < tail.length; i++) out.push(tail[i]);
     }
     return out.view();
@@ -294,7 +403,7 @@ export class StoreIndexes {
    * `runs`) until replaceRuns() swaps it for its file.
    */
   freeze(recentIds: Uint8Array): FrozenMemtable {
-    const streamWords = this.streams.drainTails();
+    const streamWords = this.renumberStreamEntries(this.streams.drainTails());
     const categoryWords = this.categories.drain();
     const typeWords = this.eventTypes.drain();
     const words = new Uint32Array(streamWords.length + categoryWords.length + typeWords.length);
@@ -305,23 +414,135 @@ export class StoreIndexes {
     this.runList.push(run);
     this.covered = this.nextPosition;
     assert(this.memtableEntries === 0 && run.entryCount === words.length / ENTRY_WORDS, 'a freeze empties the memtable');
-    return { run, directory: this.captureDirectory(recentIds) };
+    return { run, update: this.captureDirectory(recentIds) };
   }
 
-  /** The stream directory as of now; only consistent with the runs when the memtable is empty. */
-  captureDirectory(recentIds: Uint8Array): IndexDirectory {
+  /**
+   * The drained tails keyed by table number, grouped by stream in table order, as entries keyed
+   * by store number in (store number, revision) order, the order of an index run.
+   */
+  private renumberStreamEntries(words: Uint32Array): Uint32Array {
+    const entries = words.length / ENTRY_WORDS;
+    if (entries === 0) return words;
+    const starts: number[] = [];
+    const numbers: number[] = [];
+    let sorted = true;
+    for (let e = 0; e < entries; e++) {
+      const tableNo = words[e * ENTRY_WORDS];
+      if (e > 0 && tableNo === words[(e - 1) * ENTRY_WORDS]) continue;
+      const streamNo = this.resident.streamNo[tableNo];
+      if (numbers.length > 0 && streamNo < numbers[numbers.length - 1]) sorted = false;
+      starts.push(e);
+      numbers.push(streamNo);
+    }
+    starts.push(entries);
+    const out = sorted ? words : new Uint32Array(words.length);
+    // Store numbers are distinct: a group's place follows its number's rank among them.
+    const ranked = sorted ? null : Uint32Array.from(numbers).sort();
+    const rankOf = (g: number): number => (ranked === null ? g : lowerBound(ranked, numbers[g]));
+    const lengths = new Uint32Array(numbers.length);
+    for (let g = 0; g < numbers.length; g++) lengths[rankOf(g)] = starts[g + 1] - starts[g];
+    const firstOfRank = new Uint32Array(numbers.length);
+    for (let r = 1; r < numbers.length; r++) firstOfRank[r] = firstOfRank[r - 1] + lengths[r - 1];
+    for (let g = 0; g < numbers.length; g++) {
+      const to = firstOfRank[rankOf(g)];
+      if (!sorted) out.set(words.subarray(starts[g] * ENTRY_WORDS, starts[g + 1] * ENTRY_WORDS), to * ENTRY_WORDS);
+      // Keys are u64 words (low first): stream keys have a zero high word.
+      for (let e = to; e < to + starts[g + 1] - starts[g]; e++) out[e * ENTRY_WORDS] = numbers[g];
+    }
+    return out;
+  }
+
+  /**
+   * The directory update as of now (the streams changed since the last capture, sorted by id),
+   * kept for lookups until directoryWritten(); then the table drops all but the
+   * `streamCacheEntries` most recently written streams. Only with an empty memtable.
+   */
+  captureDirectory(recentIds: Uint8Array): DirectoryUpdate {
     assert(this.memtableEntries === 0 && this.covered === this.nextPosition, 'the directory is captured with an empty memtable');
+    const resident = this.resident;
+    const changed = new Uint8Array(resident.length);
+    for (let t = 0; t < resident.length; t++) changed[t] = resident.changedIn[t] === this.generation ? 1 : 0;
+    const { entries, offsets } = this.streams.sortedIds(changed);
+    const n = offsets.length;
+    const streamNos = new Uint32Array(n);
+    const revisionCounts = new Uint32Array(n);
+    const categories = new Uint32Array(n);
+    const recordBytes = new Float64Array(n);
+    const tags = new DataView(entries.buffer, entries.byteOffset, entries.byteLength);
+    for (let i = 0; i < n; i++) {
+      const tableNo = tags.getUint32(offsets[i], true);
+      streamNos[i] = resident.streamNo[tableNo];
+      revisionCounts[i] = this.streams.revisionCount(tableNo);
+      categories[i] = resident.category[tableNo];
+      recordBytes[i] = resident.recordBytes[tableNo];
+    }
+    const changes = new DirectoryChanges(entries, offsets, streamNos, revisionCounts, categories, recordBytes);
+    this.pendingChanges.push(changes);
+    this.generation++;
     this.directoryChanged = false;
+    this.shrinkTable();
     return {
-      coveredPosition: this.covered,
-      streamCount: this.streams.streamCount,
-      streamBytes: this.streams.exportStreams(),
-      streamCategories: this.streamCategories.toArray(),
-      streamRecordBytes: this.streamRecordBytes.view().slice(),
-      categoryNames: [...this.categoryNames.all()],
-      eventTypeNames: [...this.eventTypeNames.all()],
-      recentIds,
+      changes,
+      summary: {
+        coveredPosition: this.covered,
+        streamCount: this.streamTotal,
+        categoryNames: [...this.categoryNames.all()],
+        eventTypeNames: [...this.eventTypeNames.all()],
+        recentIds,
+      },
     };
+  }
+
+  /** Keeps the `streamCacheEntries` most recently changed streams in the table (tails are empty). */
+  private shrinkTable(): void {
+    const resident = this.resident;
+    const count = resident.length;
+    if (count <= this.streamCacheEntries) return;
+    const byAge = resident.changedIn.slice(0, count).sort();
+    // Generations above the threshold are kept whole; of the threshold's own, the first ones.
+    const threshold = byAge[count - this.streamCacheEntries];
+    let room = this.streamCacheEntries;
+    for (let t = 0; t < count; t++) if (resident.changedIn[t] > threshold) room--;
+    const keep = new Uint8Array(count);
+    for (let t = 0; t < count; t++) {
+      const g = resident.changedIn[t];
+      if (g > threshold || (g === threshold && room-- > 0)) keep[t] = 1;
+    }
+    const kept = this.streams.compact(keep);
+    resident.compact(keep);
+    assert(kept === resident.length && kept === this.streamCacheEntries, () => `the table keeps ${this.streamCacheEntries} streams (kept ${kept})`);
+    this.streams.setComplete(false);
+    this.tableEpoch++;
+  }
+
+  /**
+   * The directory file of `update` is written and `directory` reads it: lookups go there instead
+   * of to its changes (and any older ones).
+   */
+  directoryWritten(directory: StreamDirectoryLookup, update: DirectoryUpdate): void {
+    const at = this.pendingChanges.indexOf(update.changes);
+    assert(at >= 0, 'a written directory applies pending changes');
+    this.pendingChanges.splice(0, at + 1);
+    this.directory = directory;
+  }
+
+  /** The directory file lookups read, or null before the first is written. */
+  get directoryFile(): StreamDirectoryLookup | null {
+    return this.directory;
+  }
+
+  /** Unwritten changes, oldest first (for listing streams). */
+  get unwrittenChanges(): readonly DirectoryChanges[] {
+    return this.pendingChanges;
+  }
+
+  /** The ids of the streams the table holds with a store number >= `fromStreamNo`, sorted bytewise. */
+  residentIdsFrom(fromStreamNo: number): Uint8Array[] {
+    const select = new Uint8Array(this.resident.length);
+    for (let t = 0; t < select.length; t++) select[t] = this.resident.streamNo[t] >= fromStreamNo ? 1 : 0;
+    const { entries, offsets } = this.streams.sortedIds(select);
+    return Array.from(offsets, (at) => entries.subarray(at + 6, at + 6 + (entries[at + 4] | (entries[at + 5] << 8))));
   }
 
   /**

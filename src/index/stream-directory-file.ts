@@ -3,7 +3,8 @@
 // blocks read through the shared block cache, so only the fence table stays in memory.
 
 import { join } from 'node:path';
-import { readFully, type FileHandle, type FileSystem } from '../log/file-system.js';
+import type { FileHandle, FileSystem } from '../log/file-system.js';
+import { readFully } from './small-files.js';
 import { assert } from '../util/assert.js';
 import { CorruptionError } from '../util/errors.js';
 import type { BlockCache, BlockCacheSpace } from './block-cache.js';
@@ -237,13 +238,24 @@ class DirectoryScan {
  * numbers pass StreamNoTally (count, each below streamCount, sums). On any error the temp file is
  * removed and the error rethrown.
  */
+/** Changes to apply, by index in id order (DirectoryChanges; listOf() for an array). */
+export interface DirectoryChangeList {
+  readonly count: number;
+  entry(i: number): DirectoryEntry;
+}
+
+/** An array of entries as a DirectoryChangeList. */
+export function listOf(entries: readonly DirectoryEntry[]): DirectoryChangeList {
+  return { count: entries.length, entry: (i) => entries[i] };
+}
+
 export async function writeStreamDirectory(args: {
   fs: FileSystem;
   dir: string;
   fileName: string;
   crc: Crc32cOf;
   previous: StreamDirectoryReader | null;
-  changes: readonly DirectoryEntry[];
+  changes: DirectoryChangeList;
   summary: DirectorySummary;
 }): Promise<void> {
   const { fs, dir, fileName, summary, changes } = args;
@@ -258,8 +270,8 @@ export async function writeStreamDirectory(args: {
     const writer = new BlockWriter(handle, args.crc, summary.streamCount);
     const scan = args.previous === null ? null : args.previous.scan();
     let j = 0;
-    while ((scan !== null && scan.valid) || j < changes.length) {
-      const change = j < changes.length ? changes[j] : null;
+    while ((scan !== null && scan.valid) || j < changes.count) {
+      const change = j < changes.count ? changes.entry(j) : null;
       const order = scan === null || !scan.valid ? 1 : change === null ? -1 : compareBytesAt(scan.block, scan.at + 2, scan.idLength, change.id, 0, change.id.length);
       if (order < 0) {
         writer.addRaw(scan!.block, scan!.at);
@@ -293,15 +305,17 @@ function checkSummary(summary: DirectorySummary): void {
 
 const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 
-function checkChanges(changes: readonly DirectoryEntry[], summary: DirectorySummary): void {
-  for (let i = 0; i < changes.length; i++) {
-    const e = changes[i];
+function checkChanges(changes: DirectoryChangeList, summary: DirectorySummary): void {
+  let previous: DirectoryEntry | null = null;
+  for (let i = 0; i < changes.count; i++) {
+    const e = changes.entry(i);
     assert(e.id.length >= 1 && e.id.length <= DIRECTORY_ID_BYTES_MAX, () => `change ${i}: an id of ${e.id.length} bytes`);
-    assert(i === 0 || Buffer.compare(changes[i - 1].id, e.id) < 0, () => `change ${i}: ids are sorted and unique`);
+    assert(previous === null || Buffer.compare(previous.id, e.id) < 0, () => `change ${i}: ids are sorted and unique`);
     assert(isU32(e.streamNo) && e.streamNo < summary.streamCount, () => `change ${i}: stream number ${e.streamNo} of ${summary.streamCount}`);
     assert(isU32(e.revisionCount), () => `change ${i}: revision count ${e.revisionCount} is a u32`);
     assert(isU32(e.category) && e.category <= summary.categoryNames.length, () => `change ${i}: category ${e.category} of ${summary.categoryNames.length}`);
     assert(Number.isSafeInteger(e.recordBytes) && e.recordBytes >= 0, () => `change ${i}: record bytes ${e.recordBytes} is a safe integer >= 0`);
+    previous = e;
   }
 }
 

@@ -287,8 +287,7 @@ export class Committer {
   private view(streamId: string): StreamView {
     let view = this.views.get(streamId);
     if (view === undefined) {
-      const streamNo = this.indexes.streams.find(streamId);
-      const count = streamNo >= 0 ? this.indexes.streams.revisionCount(streamNo) : 0;
+      const count = this.indexes.revisionCount(streamId);
       view = { streamId, count, pending: [] };
       this.views.set(streamId, view);
     }

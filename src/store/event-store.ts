@@ -5,7 +5,7 @@ import { assert } from '../util/assert.js';
 import { CorruptionError, InvalidArgumentError, InvalidStreamIdError, StoreClosedError, type ExpectedRevision } from '../util/errors.js';
 import { uuidFromBytes } from '../util/bytes.js';
 import { APPEND_BYTES_MAX, GROUP_COMMIT_BATCHES_IN_FLIGHT, LIST_STREAMS_LIMIT_MAX, READ_PAGE_BYTES, RECORD_BYTES_MAX } from '../util/limits.js';
-import { SortedStreamIds } from '../index/sorted-stream-ids.js';
+import { listStreamIds } from '../index/stream-listing.js';
 import { Wasm } from '../wasm/kernels.js';
 import { Crc32c } from '../wasm/crc32c.js';
 import { IndexBlockChecker } from '../wasm/index-blocks.js';
@@ -150,16 +150,15 @@ export class EventStore {
   private readonly metadataGate = new MetadataGate();
   private readonly listeners = new Set<(headPosition: bigint) => void>();
   private closing: Promise<void> | null = null;
-  private sortedIds: SortedStreamIds | null = null;
   private scavenging: Promise<ScavengeResult> | null = null;
   private subscriptions: StoreSubscriptions | null = null;
 
   private constructor(readonly dir: string, private readonly options: ResolvedOptions, private readonly parts: Parts, private readonly recentIds: RecentEventIds) {
     const { indexes, reader } = parts;
     const positionAt = (streamId: string, revision: number): number => {
-      const streamNo = indexes.streams.find(streamId);
-      assert(streamNo >= 0 && revision < indexes.streams.revisionCount(streamNo), 'a durable revision is looked up');
-      return indexes.streamPositions(streamNo, revision, 1)[0];
+      const state = indexes.stream(streamId);
+      assert(state !== null && revision < state.revisionCount, 'a durable revision is looked up');
+      return indexes.streamPositions(state, revision, 1)[0];
     };
     const stored = {
       idAt: (streamId: string, revision: number): string => {
@@ -175,12 +174,8 @@ export class EventStore {
     this.committer = new Committer(indexes, parts.writer, parts.encoders, stored, recentIds, options.clock, options.maxPendingAppends, (next) => this.notify(next));
   }
 
-  /** The idempotency window as an index flush persists it (stream ids as stream numbers). */
-  private readonly exportRecentIds = (): Uint8Array => this.recentIds.export(({ streamId, revision }) => {
-    const streams = this.parts.indexes.streams;
-    const streamNo = streams.find(streamId);
-    return streamNo >= 0 && revision < streams.revisionCount(streamNo) ? streamNo : -1;
-  });
+  /** The idempotency window as an index flush persists it: the ids of durable events. */
+  private readonly exportRecentIds = (): Uint8Array => this.recentIds.export(({ streamId, revision }) => revision < this.parts.indexes.revisionCount(streamId));
 
   private notify(nextPosition: number): void {
     const { indexes, persisted } = this.parts;
@@ -215,9 +210,9 @@ export class EventStore {
         const opened = await PersistedIndexes.open({ fs, dir, crc, cache, blockChecker: new IndexBlockChecker(wasm), logger: opts.logger });
         persisted = opened.persisted;
         const footers = new ChunkFooterOffsets();
-        const indexes = new StoreIndexes(wasm, opts.streamHashBits, { reader: footers, cache: new OffsetPageCache(opts.globalIndexCacheBytes) });
-        if (opened.loaded !== null && !indexes.load(opened.loaded.directory, opened.loaded.runs)) {
-          throw new CorruptionError({ file: `index/${opened.persisted.fileRuns.length} files`, offset: 0, reason: 'the stream directory does not load (a repeated or malformed stream id)' });
+        const indexes = new StoreIndexes(wasm, opts.streamHashBits, { reader: footers, cache: new OffsetPageCache(opts.globalIndexCacheBytes) }, opts.streamCacheEntries);
+        if (opened.loaded !== null && !indexes.load(opened.loaded.directory, opened.loaded.directory.coveredPosition, opened.loaded.runs)) {
+          throw new CorruptionError({ file: `index/${opened.persisted.fileRuns.length} files`, offset: 0, reason: 'the stream directory does not load (a repeated category or event-type name)' });
         }
         try {
           return await EventStore.recover(dir, opts, { wasm, crc, indexes, lock, persisted }, footers, opened.loaded?.directory.recentIds ?? new Uint8Array(0));
@@ -277,11 +272,20 @@ export class EventStore {
         // A span's positions are consecutive: the records the index files cover (all but the
         // last few of a 10M-event store's active chunk) are skipped without being decoded.
         const firstPosition = span.decoder.read(0, scratch).position;
+        // Table numbers hold for this span (the table is only compacted between chunks): each
+        // stream id is decoded once per span, not once per event.
+        const streamIds = new Map<number, string>();
         for (let i = Math.max(0, covered - firstPosition); i < span.count; i++) {
           const r = span.decoder.read(i, scratch);
           // Only ids the appender chose can come back in a retry (as at run time). Records the
           // index files cover are read back below instead.
-          if (r.position >= covered && r.flags & FLAG_ID_GIVEN) ring.add(u8, span.base + r.offset + RECORD_ID_AT, r.streamNo, r.revision);
+          if (r.position < covered || (r.flags & FLAG_ID_GIVEN) === 0) continue;
+          let streamId = streamIds.get(r.streamNo);
+          if (streamId === undefined) {
+            streamId = indexes.streams.streamId(r.streamNo);
+            streamIds.set(r.streamNo, streamId);
+          }
+          ring.add(u8, span.base + r.offset + RECORD_ID_AT, streamId, r.revision);
         }
       },
     );
@@ -294,10 +298,10 @@ export class EventStore {
       footers.bind(recovered.chunks);
       const reader = new RecordReader(wasm, new LogReader(recovered.chunks), indexes.global, RECORD_BYTES_MAX);
       const recentIds = new RecentEventIds(opts.idempotencyWindowEvents);
-      if (!recentIds.import(windowAtCovered, (streamNo) => (streamNo < indexes.streams.streamCount ? indexes.streams.streamId(streamNo) : null))) {
-        throw new CorruptionError({ file: 'index', offset: 0, reason: 'the idempotency window of the stream directory names an unknown stream' });
+      if (!recentIds.import(windowAtCovered)) {
+        throw new CorruptionError({ file: 'index', offset: 0, reason: 'the idempotency window of the stream directory is malformed' });
       }
-      ring.replayInto(recentIds, (streamNo) => indexes.streams.streamId(streamNo), uuidFromBytes);
+      ring.replayInto(recentIds, uuidFromBytes);
       const writer = new LogWriter(fs, recovered.chunks, crc, recovered.checkpointFile, recovered.activeRecordOffsets, recovered.activeBodyChecksum, {
         chunkSizeBytes: opts.chunkSizeBytes,
         checkpointIntervalMs: opts.checkpointIntervalMs,
@@ -637,7 +641,7 @@ export class EventStore {
       lastRevision: BigInt(count - 1),
       eventCount: BigInt(count),
       lastPosition: count > 0 ? BigInt(this.queries.positionOf(streamId, count - 1)) : -1n,
-      bytes: count > 0 ? BigInt(this.parts.indexes.streamBytes(this.parts.indexes.streams.find(streamId))) : 0n,
+      bytes: BigInt(this.parts.indexes.stream(streamId)?.recordBytes ?? 0),
     };
   }
 
@@ -697,7 +701,7 @@ export class EventStore {
       },
       swapped: ({ firstChunkNumber, lastChunkNumber, firstPosition, recordOffsets, endOffset, removedBytes }) => {
         indexes.global.replaceChunks(firstChunkNumber, lastChunkNumber, firstPosition, recordOffsets, endOffset);
-        for (const [streamId, bytes] of removedBytes) indexes.addStreamBytes(indexes.streams.find(streamId), -bytes);
+        for (const [streamId, bytes] of removedBytes) indexes.addStreamBytes(streamId, -bytes);
       },
       fileRead: async (sizeBytes) => {
         verdicts.clear();
@@ -753,9 +757,9 @@ export class EventStore {
 
   /**
    * Ids of the streams that exist (have events and are not deleted), metadata streams and
-   * `$`-streams included, in code-unit order: `prefix` narrows them, `after` continues from the
-   * last id of a previous page. Needs `$all` read access (admins) when a principal is given. The
-   * first call sorts every stream id once and keeps them (one string per stream) for later calls.
+   * `$`-streams included, in bytewise UTF-8 (Unicode code point) order: `prefix` narrows them,
+   * `after` continues from the last id of a previous page. Needs `$all` read access (admins) when
+   * a principal is given. Read from the stream directory file and the streams created since.
    */
   async listStreams(options?: ListStreamsOptions): Promise<string[]> {
     this.checkOpen();
@@ -769,9 +773,7 @@ export class EventStore {
       throw new InvalidArgumentError(`listStreams limit must be an integer in 1..${LIST_STREAMS_LIMIT_MAX} (LIST_STREAMS_LIMIT_MAX)`);
     }
     this.policy.checkAccess(validatePrincipal(options?.principal), ALL_STREAM, 'read');
-    this.sortedIds ??= new SortedStreamIds();
-    this.sortedIds.refresh(this.parts.indexes.streams);
-    return this.sortedIds.page(prefix, after, limit, (id) => {
+    return listStreamIds(this.parts.indexes, prefix, after, limit, (id) => {
       if (isMetastream(id)) return !this.policy.stateOf(streamOfMetastream(id)).hardDeleted;
       const state = this.policy.stateOf(id);
       return !state.hardDeleted && !state.softDeleted;

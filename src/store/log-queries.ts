@@ -1,6 +1,7 @@
 // Raw reads of the log through the indexes: a stream's events by revision, $all by position, and
 // the filtered $all reads. No access control and no metadata: the callers apply those.
 
+import { assert } from '../util/assert.js';
 import { READ_BATCH_RECORDS_MAX } from '../util/limits.js';
 import { IndexKind } from '../index/index-keys.js';
 import type { StoreIndexes } from '../index/store-indexes.js';
@@ -13,9 +14,7 @@ export class LogQueries {
 
   /** How many events the stream holds (its last revision + 1); 0 when it has none. */
   eventCount(streamId: string): number {
-    const streams = this.indexes.streams;
-    const streamNo = streams.find(streamId);
-    return streamNo < 0 ? 0 : streams.revisionCount(streamNo);
+    return this.indexes.revisionCount(streamId);
   }
 
   /** Whether `$$S` has events: false, without building or looking up `$$S`, for most streams. */
@@ -25,8 +24,9 @@ export class LogQueries {
 
   /** Position of a revision that exists. */
   positionOf(streamId: string, revision: number): number {
-    const positions = this.indexes.streamPositions(this.indexes.streams.find(streamId), revision, 1);
-    return positions[0];
+    const state = this.indexes.stream(streamId);
+    assert(state !== null && revision < state.revisionCount, () => `revision ${revision} of '${streamId}' exists`);
+    return this.indexes.streamPositions(state, revision, 1)[0];
   }
 
   /** The stream's last event, or null when it has none. */
@@ -40,17 +40,16 @@ export class LogQueries {
    * `$maxCount` hide the rest).
    */
   stream(streamId: string, firstVisible: number, read: ParsedRead): RecordedEvent[] {
-    const streams = this.indexes.streams;
-    const streamNo = streams.find(streamId);
+    const state = this.indexes.stream(streamId);
     const out: RecordedEvent[] = [];
-    if (streamNo < 0 || read.maxCount === 0) return out;
-    const count = streams.revisionCount(streamNo);
+    if (state === null || read.maxCount === 0) return out;
+    const count = state.revisionCount;
     // Holes left by scavenging are skipped, so a page may need more revisions than maxCount.
     if (read.direction === 'forwards') {
       let from = Math.max(firstVisible, read.from === 'start' ? 0 : read.from === 'end' ? count : Math.min(Number(read.from), count));
       while (out.length < read.maxCount && from < count) {
         const n = Math.min(read.maxCount - out.length, count - from);
-        const positions = this.indexes.streamPositions(streamNo, from, n);
+        const positions = this.indexes.streamPositions(state, from, n);
         this.reader.readPositions(positions, 0, positions.length, streamId, out);
         if (this.reader.budgetSpent) break;
         from += n;
@@ -59,7 +58,7 @@ export class LogQueries {
       let from = read.from === 'end' ? count - 1 : read.from === 'start' ? 0 : Math.min(Number(read.from), count - 1);
       while (out.length < read.maxCount && from >= firstVisible) {
         const n = Math.min(read.maxCount - out.length, from + 1 - firstVisible);
-        const positions = this.indexes.streamPositions(streamNo, from - n + 1, n).reverse();
+        const positions = this.indexes.streamPositions(state, from - n + 1, n).reverse();
         this.reader.readPositions(positions, 0, positions.length, streamId, out);
         if (this.reader.budgetSpent) break;
         from -= n;

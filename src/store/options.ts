@@ -11,7 +11,7 @@ import {
   CHECKPOINT_INTERVAL_MS_MAX, CHUNK_BYTES_DEFAULT, CHUNK_BYTES_MAX, CHUNK_BYTES_MIN, EVENT_BYTES_DEFAULT,
   GLOBAL_INDEX_CACHE_BYTES_DEFAULT, GLOBAL_INDEX_CACHE_BYTES_MAX, IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, IDEMPOTENCY_WINDOW_EVENTS_MAX,
   INDEX_BLOCK_CACHE_BYTES_DEFAULT, INDEX_BLOCK_CACHE_BYTES_MAX,
-  INDEX_MEMTABLE_ENTRIES_DEFAULT, INDEX_MEMTABLE_ENTRIES_MAX, INDEX_MEMTABLE_ENTRIES_MIN, PENDING_APPENDS_DEFAULT, PENDING_APPENDS_MAX,
+  INDEX_MEMTABLE_ENTRIES_DEFAULT, INDEX_MEMTABLE_ENTRIES_MAX, INDEX_MEMTABLE_ENTRIES_MIN, PENDING_APPENDS_DEFAULT, PENDING_APPENDS_MAX, STREAM_CACHE_ENTRIES_DEFAULT, STREAM_CACHE_ENTRIES_MAX, STREAM_CACHE_ENTRIES_MIN,
   RECORD_BYTES_MAX, STREAM_HASH_BITS_DEFAULT,
 } from '../util/limits.js';
 import { CHUNK_HEADER_BYTES } from '../format/chunk-layout.js';
@@ -38,7 +38,12 @@ export interface EventStoreOptions {
   streamHashBits?: number;
   /** Index entries held in memory before they are flushed to an index file, default 2,000,000. */
   indexMemtableEntries?: number;
-  /** Bytes of index-file blocks cached in memory, default 32 MiB. */
+  /**
+   * Streams the stream table keeps in memory after an index flush (the most recently written),
+   * default 262,144; the others are read from the stream directory file when needed.
+   */
+  streamCacheEntries?: number;
+  /** Bytes of index-file and stream-directory blocks cached in memory, default 32 MiB. */
   indexBlockCacheBytes?: number;
   /**
    * Bytes of sealed chunks' position → offset pages (read from their footers) the global index
@@ -67,6 +72,7 @@ export interface ResolvedOptions {
   readonly idempotencyWindowEvents: number;
   readonly streamHashBits: number;
   readonly indexMemtableEntries: number;
+  readonly streamCacheEntries: number;
   readonly indexBlockCacheBytes: number;
   readonly globalIndexCacheBytes: number;
   readonly rebuildIndexes: boolean;
@@ -79,7 +85,7 @@ export interface ResolvedOptions {
 
 const KNOWN = new Set<string>([
   'chunkSizeBytes', 'maxEventBytes', 'maxAppendBytes', 'maxAppendEvents', 'maxPendingAppends', 'checkpointIntervalMs',
-  'idempotencyWindowEvents', 'streamHashBits', 'indexMemtableEntries', 'indexBlockCacheBytes', 'globalIndexCacheBytes', 'rebuildIndexes', 'onOpenProgress', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
+  'idempotencyWindowEvents', 'streamHashBits', 'indexMemtableEntries', 'streamCacheEntries', 'indexBlockCacheBytes', 'globalIndexCacheBytes', 'rebuildIndexes', 'onOpenProgress', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
 ]);
 
 function integer(options: EventStoreOptions, name: keyof EventStoreOptions, fallback: number, min: number, max: number): number {
@@ -120,6 +126,7 @@ export function resolveOptions(options: EventStoreOptions = {}): ResolvedOptions
     idempotencyWindowEvents: integer(options, 'idempotencyWindowEvents', IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, 0, IDEMPOTENCY_WINDOW_EVENTS_MAX),
     streamHashBits: integer(options, 'streamHashBits', STREAM_HASH_BITS_DEFAULT, 1, 64),
     indexMemtableEntries: integer(options, 'indexMemtableEntries', INDEX_MEMTABLE_ENTRIES_DEFAULT, INDEX_MEMTABLE_ENTRIES_MIN, INDEX_MEMTABLE_ENTRIES_MAX),
+    streamCacheEntries: integer(options, 'streamCacheEntries', STREAM_CACHE_ENTRIES_DEFAULT, STREAM_CACHE_ENTRIES_MIN, STREAM_CACHE_ENTRIES_MAX),
     indexBlockCacheBytes: integer(options, 'indexBlockCacheBytes', INDEX_BLOCK_CACHE_BYTES_DEFAULT, 0, INDEX_BLOCK_CACHE_BYTES_MAX),
     globalIndexCacheBytes: integer(options, 'globalIndexCacheBytes', GLOBAL_INDEX_CACHE_BYTES_DEFAULT, 0, GLOBAL_INDEX_CACHE_BYTES_MAX),
     rebuildIndexes: options.rebuildIndexes ?? false,

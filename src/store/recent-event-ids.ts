@@ -3,7 +3,46 @@
 // it: they compare ids at the expected revisions directly.
 
 import { uuidFromBytes, uuidToBytes } from '../util/bytes.js';
-import { DIRECTORY_RECENT_ID_BYTES as RECENT_ID_ENTRY_BYTES } from '../index/index-directory-file.js';
+
+// The persisted window (the stream directory file keeps it, format-spec/index.md §13), oldest
+// first, one entry per event: 16-byte event id, u32 revision, u16 stream id length L, L bytes of
+// UTF-8 stream id, little-endian.
+const ENTRY_FIXED_BYTES = 22;
+
+function encodeWindow(entries: readonly { idBytes: Uint8Array; idAt: number; streamId: string; revision: number }[]): Uint8Array {
+  const ids = entries.map((e) => Buffer.from(e.streamId, 'utf8'));
+  const bytes = new Uint8Array(ids.reduce((sum, id) => sum + ENTRY_FIXED_BYTES + id.length, 0));
+  const view = new DataView(bytes.buffer);
+  let at = 0;
+  entries.forEach((e, i) => {
+    bytes.set(e.idBytes.subarray(e.idAt, e.idAt + 16), at);
+    view.setUint32(at + 16, e.revision, true);
+    view.setUint16(at + 20, ids[i].length, true);
+    bytes.set(ids[i], at + ENTRY_FIXED_BYTES);
+    at += ENTRY_FIXED_BYTES + ids[i].length;
+  });
+  return bytes;
+}
+
+/** Calls `visit` for each entry of a persisted window, oldest first; false when the bytes are malformed. */
+function forEachEntry(bytes: Uint8Array, visit: (idAt: number, streamId: string, revision: number) => void): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  for (let at = 0; at < bytes.length;) {
+    if (at + ENTRY_FIXED_BYTES > bytes.length) return false;
+    const length = view.getUint16(at + 20, true);
+    if (length === 0 || at + ENTRY_FIXED_BYTES + length > bytes.length) return false;
+    let streamId: string;
+    try {
+      streamId = utf8.decode(bytes.subarray(at + ENTRY_FIXED_BYTES, at + ENTRY_FIXED_BYTES + length));
+    } catch {
+      return false;
+    }
+    visit(at, streamId, view.getUint32(at + 16, true));
+    at += ENTRY_FIXED_BYTES + length;
+  }
+  return true;
+}
 
 export interface RememberedEvent {
   readonly streamId: string;
@@ -24,36 +63,27 @@ export class RecentEventIds {
   }
 
   /**
-   * The remembered ids of durable events (`durableStreamNo` gives their stream number, or -1 for
-   * an event not yet durable), oldest first, as entries of the stream directory file (16 id bytes, u32 stream
-   * number, u32 revision, little-endian): what an index flush persists so that a reopen that
-   * reads no log still recognises retries.
+   * The remembered ids of durable events (`durable` tells; events of appends still in flight are
+   * remembered too, a retry may race its original, but not exported), oldest first, in the
+   * persisted window format: what an index flush keeps so that a reopen that reads no log still
+   * recognises retries.
    */
-  export(durableStreamNo: (event: RememberedEvent) => number): Uint8Array {
-    const bytes = new Uint8Array(this.ids.size * RECENT_ID_ENTRY_BYTES);
-    const view = new DataView(bytes.buffer);
-    let at = 0;
+  export(durable: (event: RememberedEvent) => boolean): Uint8Array {
+    const entries: { idBytes: Uint8Array; idAt: number; streamId: string; revision: number }[] = [];
     for (const [idText, event] of this.ids) {
-      // Events of appends still in flight are remembered too (a retry may race its original);
-      // they are not durable yet, so not exported.
-      const streamNo = durableStreamNo(event);
-      if (streamNo < 0) continue;
-      uuidToBytes(idText, bytes, at);
-      view.setUint32(at + 16, streamNo, true);
-      view.setUint32(at + 20, event.revision, true);
-      at += RECENT_ID_ENTRY_BYTES;
+      if (!durable(event)) continue;
+      const bytes = new Uint8Array(16);
+      uuidToBytes(idText, bytes, 0);
+      entries.push({ idBytes: bytes, idAt: 0, streamId: event.streamId, revision: event.revision });
     }
-    return bytes.slice(0, at);
+    return encodeWindow(entries);
   }
 
-  /** Remembers exported entries (oldest first) again; false when a stream number is unknown. */
-  import(bytes: Uint8Array, streamIdOf: (streamNo: number) => string | null): boolean {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    for (let at = 0; at + RECENT_ID_ENTRY_BYTES <= bytes.length; at += RECENT_ID_ENTRY_BYTES) {
-      const streamId = streamIdOf(view.getUint32(at + 16, true));
-      if (streamId === null) return false;
-      this.remember(uuidFromBytes(bytes, at), streamId, view.getUint32(at + 20, true));
-    }
+  /** Remembers a persisted window's entries (oldest first) again; false when the bytes are malformed. */
+  import(bytes: Uint8Array): boolean {
+    const entries: [string, string, number][] = [];
+    if (!forEachEntry(bytes, (idAt, streamId, revision) => entries.push([uuidFromBytes(bytes, idAt), streamId, revision]))) return false;
+    for (const [idText, streamId, revision] of entries) this.remember(idText, streamId, revision);
     return true;
   }
 
@@ -73,73 +103,57 @@ export class RecentEventIds {
 export class RecentIdRing {
   // Grown on demand up to `capacity`, so a small store does not pay for a large window.
   private ids = new Uint8Array(0);
-  private streams = new Uint32Array(0);
+  private streams: string[] = [];
   private revisions = new Float64Array(0);
   private next = 0;
   private total = 0;
 
   constructor(private readonly capacity: number) {}
 
-  add(idBytes: Uint8Array, idAt: number, streamNo: number, revision: number): void {
+  add(idBytes: Uint8Array, idAt: number, streamId: string, revision: number): void {
     if (this.capacity === 0) return;
-    if (this.total < this.capacity && this.next === this.streams.length) this.grow();
+    if (this.total < this.capacity && this.next === this.revisions.length) this.grow();
     this.ids.set(idBytes.subarray(idAt, idAt + 16), 16 * this.next);
-    this.streams[this.next] = streamNo;
+    this.streams[this.next] = streamId;
     this.revisions[this.next] = revision;
     this.next = (this.next + 1) % this.capacity;
     this.total++;
   }
 
   private grow(): void {
-    const size = Math.min(this.capacity, Math.max(1024, this.streams.length * 2));
+    const size = Math.min(this.capacity, Math.max(1024, this.revisions.length * 2));
     const ids = new Uint8Array(16 * size);
     ids.set(this.ids);
-    const streams = new Uint32Array(size);
-    streams.set(this.streams);
     const revisions = new Float64Array(size);
     revisions.set(this.revisions);
     this.ids = ids;
-    this.streams = streams;
     this.revisions = revisions;
   }
 
-  /**
-   * The collected ids, oldest first, in the stream directory's window format (16 id bytes, u32
-   * stream number, u32 revision), after `before` (entries of the same format, older), keeping the
-   * newest `capacity` of them all.
-   */
-  export(before: Uint8Array): Uint8Array {
+  /** Ring indexes of the collected entries, oldest first. */
+  private order(): number[] {
     const count = Math.min(this.total, this.capacity);
     const first = this.total > this.capacity ? this.next : 0;
-    const keepBefore = Math.min(before.length / RECENT_ID_ENTRY_BYTES, this.capacity - count);
-    const out = new Uint8Array((keepBefore + count) * RECENT_ID_ENTRY_BYTES);
-    out.set(before.subarray(before.length - keepBefore * RECENT_ID_ENTRY_BYTES));
-    const view = new DataView(out.buffer);
-    let at = keepBefore * RECENT_ID_ENTRY_BYTES;
-    for (let k = 0; k < count; k++, at += RECENT_ID_ENTRY_BYTES) {
-      const i = (first + k) % this.capacity;
-      out.set(this.ids.subarray(16 * i, 16 * i + 16), at);
-      view.setUint32(at + 16, this.streams[i], true);
-      view.setUint32(at + 20, this.revisions[i], true);
-    }
-    return out;
+    return Array.from({ length: count }, (_, k) => (first + k) % this.capacity);
+  }
+
+  /**
+   * The collected ids, oldest first, in the persisted window format, after `before` (a persisted
+   * window, older), keeping the newest `capacity` of them all.
+   */
+  export(before: Uint8Array): Uint8Array {
+    const mine = this.order();
+    const older: { idBytes: Uint8Array; idAt: number; streamId: string; revision: number }[] = [];
+    forEachEntry(before, (idAt, streamId, revision) => older.push({ idBytes: before, idAt, streamId, revision }));
+    const keepBefore = Math.min(older.length, this.capacity - mine.length);
+    return encodeWindow([
+      ...older.slice(older.length - keepBefore),
+      ...mine.map((i) => ({ idBytes: this.ids, idAt: 16 * i, streamId: this.streams[i], revision: this.revisions[i] })),
+    ]);
   }
 
   /** Replays the collected ids, oldest first, into `target`. */
-  replayInto(target: RecentEventIds, streamIdOf: (streamNo: number) => string, idText: (bytes: Uint8Array, at: number) => string): void {
-    const count = Math.min(this.total, this.capacity);
-    const first = this.total > this.capacity ? this.next : 0;
-    // Stream ids are decoded once each: a window holds many events of few streams.
-    const names = new Map<number, string>();
-    for (let k = 0; k < count; k++) {
-      const i = (first + k) % this.capacity;
-      const streamNo = this.streams[i];
-      let streamId = names.get(streamNo);
-      if (streamId === undefined) {
-        streamId = streamIdOf(streamNo);
-        names.set(streamNo, streamId);
-      }
-      target.remember(idText(this.ids, 16 * i), streamId, this.revisions[i]);
-    }
+  replayInto(target: RecentEventIds, idText: (bytes: Uint8Array, at: number) => string): void {
+    for (const i of this.order()) target.remember(idText(this.ids, 16 * i), this.streams[i], this.revisions[i]);
   }
 }

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { CorruptionError } from '../util/errors.js';
 import { errorCode } from '../log/file-system.js';
 import { BlockCache } from '../index/block-cache.js';
-import { decodeDirectory } from '../index/index-directory-file.js';
 import { IndexFileReader } from '../index/index-file-reader.js';
 import { MANIFEST_FILE, decodeManifest } from '../index/index-manifest.js';
 import { INDEX_DIR } from '../index/persisted-indexes.js';
 import { readWholeFile } from '../index/small-files.js';
+import { StreamDirectoryReader } from '../index/stream-directory-file.js';
 import { IndexBlockChecker } from '../wasm/index-blocks.js';
 import type { VerifyContext } from './verify-context.js';
 
@@ -36,12 +36,15 @@ export async function verifyIndexFiles(ctx: VerifyContext, logEvents: number): P
   try {
     const manifest = decodeManifest(await readWholeFile(ctx.fs, indexDir, MANIFEST_FILE), file(MANIFEST_FILE), ctx.crc);
     named = new Set([MANIFEST_FILE, manifest.directory, ...manifest.files]);
-    const directory = decodeDirectory(await readWholeFile(ctx.fs, indexDir, manifest.directory), file(manifest.directory), ctx.crc);
-    if (directory.coveredPosition !== manifest.coveredPosition) {
-      throw new CorruptionError({ file: file(manifest.directory), offset: 16, reason: `the stream directory covers ${directory.coveredPosition} events, the manifest ${manifest.coveredPosition}` });
-    }
     // No cache: every block is read once and checked (header, footer and fence at open).
     const cache = new BlockCache(0);
+    // Opening the stream directory checks every one of its blocks.
+    const directory = await StreamDirectoryReader.open({ fs: ctx.fs, dir: indexDir, fileName: manifest.directory, crc: ctx.crc, cache });
+    const covered = directory.coveredPosition;
+    await directory.close();
+    if (covered !== manifest.coveredPosition) {
+      throw new CorruptionError({ file: file(manifest.directory), offset: 16, reason: `the stream directory covers ${covered} events, the manifest ${manifest.coveredPosition}` });
+    }
     checker = new IndexBlockChecker(ctx.wasm);
     let next = 0;
     for (const name of manifest.files) {

@@ -134,6 +134,15 @@ export const INDEX_MEMTABLE_ENTRIES_DEFAULT = 2_000_000;
 export const INDEX_MEMTABLE_ENTRIES_MIN = 1;
 export const INDEX_MEMTABLE_ENTRIES_MAX = 100_000_000;
 /**
+ * Streams the stream table keeps after an index flush (the most recently written; ~150 bytes
+ * each with their tails' bookkeeping): the bound on memory per stream. The others are looked up
+ * in the stream directory file through the block cache when read or written. Between flushes the
+ * table also holds every stream written since the last one.
+ */
+export const STREAM_CACHE_ENTRIES_DEFAULT = 262_144;
+export const STREAM_CACHE_ENTRIES_MIN = 1;
+export const STREAM_CACHE_ENTRIES_MAX = 100_000_000;
+/**
  * Bytes of index-file blocks kept in memory (shared by all index files). 32 MiB keeps a
  * 10M-event store within 400 MB after a random-read warm-up; random reads of small streams hit
  * about one block each, so a larger cache buys little unless the reads repeat.

@@ -28,12 +28,15 @@ export interface KernelExports {
   streamPush(t: number, streamNo: number, position: number): void;
   streamPositions(t: number, streamNo: number, fromRevision: number, count: number, outPtr: number): number;
   indexRecords(t: number, base: number, descPtr: number, count: number): number;
-  tableLoadStreams(t: number, ptr: number, bytes: number, count: number): number;
+  tableInsert(t: number, keyPtr: number, keyLen: number, base: number): number;
+  tableCompact(t: number, keepPtr: number): number;
+  tableSetComplete(t: number, complete: number): void;
   streamBaseRevision(t: number, streamNo: number): number;
   tableTailEntries(t: number): number;
   tableDrainTails(t: number, outPtr: number): number;
-  tableExportStreams(t: number, fromStreamNo: number, count: number, outPtr: number): number;
-  tableDirectoryBytes(t: number, fromStreamNo: number, count: number): number;
+  tableExportIds(t: number, selectPtr: number, outPtr: number): number;
+  tableSelectedIdBytes(t: number, selectPtr: number): number;
+  sortEntryOffsets(basePtr: number, offsetsPtr: number, tmpPtr: number, count: number): void;
   indexBlocksCheck(ptr: number, blockBytes: number, count: number, firstBlock: number, fileBlocks: number, entriesPerBlock: number, lastBlockEntries: number, fencePtr: number): number;
   alloc(size: number): number;
   realloc(ptr: number, size: number): number;

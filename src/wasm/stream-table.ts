@@ -76,45 +76,78 @@ export class StreamTable {
   }
 
   /**
-   * The directory entries of every stream (u32 revision count, u16 id length, id bytes), in
-   * stream-number order: what loadStreamBytes reads back.
+   * Ids of the streams whose byte in `select` (one per table number) is non-zero, sorted bytewise
+   * (the stream directory's order): `entries` holds, per stream, u32 table number, u16 id length
+   * and the id's bytes; `offsets` lists the entries' byte offsets in id order. One export and one
+   * sort in WASM, whatever the count.
    */
-  exportStreams(): Uint8Array {
-    const count = this.streamCount;
-    const bytes = this.wasm.k.tableDirectoryBytes(this.table, 0, count);
-    if (bytes === 0) return new Uint8Array(0);
-    const region = new WasmRegion(this.wasm, bytes);
+  sortedIds(select: Uint8Array): { entries: Uint8Array; offsets: Uint32Array } {
+    assert(select.length === this.streamCount, 'one selection byte per stream');
+    const selection = new WasmRegion(this.wasm, Math.max(1, select.length));
     try {
-      const written = this.wasm.k.tableExportStreams(this.table, 0, count, region.ptr);
-      assert(written === bytes, 'directory exported at its computed size');
-      return this.wasm.u8.slice(region.ptr, region.ptr + bytes);
+      this.wasm.u8.set(select, selection.ptr);
+      const bytes = this.wasm.k.tableSelectedIdBytes(this.table, selection.ptr);
+      if (bytes === 0) return { entries: new Uint8Array(0), offsets: new Uint32Array(0) };
+      const out = new WasmRegion(this.wasm, bytes);
+      try {
+        const written = this.wasm.k.tableExportIds(this.table, selection.ptr, out.ptr);
+        assert(written === bytes, 'ids exported at their computed size');
+        const entries = this.wasm.u8.slice(out.ptr, out.ptr + bytes);
+        const starts: number[] = [];
+        for (let at = 0; at < bytes; at += 6 + (entries[at + 4] | (entries[at + 5] << 8))) starts.push(at);
+        const order = new WasmRegion(this.wasm, starts.length * 8);
+        try {
+          this.wasm.u32.set(starts, order.ptr / 4);
+          this.wasm.k.sortEntryOffsets(out.ptr, order.ptr, order.ptr + starts.length * 4, starts.length);
+          return { entries, offsets: this.wasm.u32.slice(order.ptr / 4, order.ptr / 4 + starts.length) };
+        } finally {
+          order.free();
+        }
+      } finally {
+        out.free();
+      }
+    } finally {
+      selection.free();
+    }
+  }
+
+  /**
+   * Keeps only the streams whose byte in `keep` is non-zero (their tails must be empty otherwise),
+   * renumbered 0, 1, … in their old order. Returns the new stream count.
+   */
+  compact(keep: Uint8Array): number {
+    assert(keep.length === this.streamCount, 'one keep byte per stream');
+    const region = new WasmRegion(this.wasm, Math.max(1, keep.length));
+    try {
+      this.wasm.u8.set(keep, region.ptr);
+      return this.wasm.k.tableCompact(this.table, region.ptr);
     } finally {
       region.free();
     }
   }
 
   /**
-   * Adds `count` streams from directory bytes written by exportStreams, numbered from
-   * streamCount on, each with an empty tail based at its revision count; false when the bytes
-   * are malformed (an id empty, too long or repeated, or not exactly `count` entries). Once per
-   * table: the table keeps a copy of the bytes, whose ids it uses in place.
+   * Whether the table holds every stream of the store. While it does, indexRecords inserts an id
+   * it lacks as a new stream; once it does not, it stops there so the caller can look elsewhere.
    */
-  loadStreamBytes(bytes: Uint8Array, count: number): boolean {
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      if (at + 6 > bytes.length) return false;
-      const length = bytes[at + 4] | (bytes[at + 5] << 8);
-      if (length === 0 || length > STREAM_ID_BYTES_MAX + 2) return false;
-      at += 6 + length;
-    }
-    if (at !== bytes.length) return false;
-    if (count === 0) return true;
-    const ptr = this.wasm.k.alloc(bytes.length);
-    assert(ptr !== 0, 'wasm allocation must succeed');
-    this.wasm.checkRange(ptr, bytes.length);
-    this.wasm.u8.set(bytes, ptr);
-    // The table owns the copy from here on, whatever the answer: tableDestroy frees it.
-    return this.wasm.k.tableLoadStreams(this.table, ptr, bytes.length, count) === count;
+  setComplete(complete: boolean): void {
+    this.wasm.k.tableSetComplete(this.table, complete ? 1 : 0);
+  }
+
+  /**
+   * Inserts a stream the table lacks, with `base` revisions held elsewhere (its tail starts
+   * empty at that revision). Returns its table number, or -1 for an id longer than any stream id.
+   */
+  insert(streamId: string, base: number): number {
+    const length = this.stageKey(streamId);
+    if (length < 0) return -1;
+    return this.wasm.k.tableInsert(this.table, this.key.ptr, length, base);
+  }
+
+  /** Like find(), for an id given as UTF-8 bytes at WASM pointer `ptr`. */
+  findAt(ptr: number, length: number): number {
+    this.wasm.checkRange(ptr, length);
+    return this.wasm.k.tableFind(this.table, ptr, length);
   }
 
   /** The stream id's UTF-8 bytes (a copy). */

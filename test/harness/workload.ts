@@ -127,10 +127,12 @@ export const QUIET = { info() {}, warn() {} };
  * recovered from (and crashed in the middle of) every few appends.
  */
 export const HARNESS_INDEX_MEMTABLE_ENTRIES = 24;
+/** Streams the stream table keeps after a flush: small, so most streams come from the directory file. */
+export const HARNESS_STREAM_CACHE_ENTRIES = 3;
 
 export function storeOptions(disk: SimDisk, extra: EventStoreOptions = {}): EventStoreOptions {
   return {
-    fileSystem: disk.fs, chunkSizeBytes: 8192, indexMemtableEntries: HARNESS_INDEX_MEMTABLE_ENTRIES, logger: QUIET,
+    fileSystem: disk.fs, chunkSizeBytes: 8192, indexMemtableEntries: HARNESS_INDEX_MEMTABLE_ENTRIES, streamCacheEntries: HARNESS_STREAM_CACHE_ENTRIES, logger: QUIET,
     clock: { nowMs: () => 1_764_288_000_000 }, ...extra,
   };
 }

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { BlockCache } from '../../src/index/block-cache.js';
 import {
-  compareIds, DIRECTORY_BLOCK_BYTES, StreamDirectoryReader, streamDirectoryFileName, writeStreamDirectory, type DirectoryEntry, type DirectorySummary,
+  compareIds, DIRECTORY_BLOCK_BYTES, listOf, StreamDirectoryReader, streamDirectoryFileName, writeStreamDirectory, type DirectoryEntry, type DirectorySummary,
 } from '../../src/index/stream-directory-file.js';
 import type { FileSystem } from '../../src/log/file-system.js';
 import { nodeFileSystem } from '../../src/log/node-file-system.js';
@@ -155,7 +155,7 @@ function expectMatchesModel(reader: StreamDirectoryReader, model: Model, random:
 
 async function rewrite(fs: FileSystem, dir: string, previous: StreamDirectoryReader | null, changes: DirectoryEntry[], model: Model, cache: BlockCache): Promise<StreamDirectoryReader> {
   const fileName = streamDirectoryFileName(model.coveredPosition);
-  await writeStreamDirectory({ fs, dir, fileName, crc, previous, changes, summary: model.summary() });
+  await writeStreamDirectory({ fs, dir, fileName, crc, previous, changes: listOf(changes), summary: model.summary() });
   await previous?.close();
   return StreamDirectoryReader.open({ fs, dir, fileName, crc, cache });
 }
@@ -209,7 +209,7 @@ describe('stream directory file', () => {
       const changes = randomChanges(model, random, 150, 0);
       model.recentIds = Uint8Array.from({ length: 100 }, (_, i) => i);
       const fileName = streamDirectoryFileName(model.coveredPosition);
-      await writeStreamDirectory({ fs: disk.fs, dir: DIR, fileName, crc, previous: null, changes, summary: model.summary() });
+      await writeStreamDirectory({ fs: disk.fs, dir: DIR, fileName, crc, previous: null, changes: listOf(changes), summary: model.summary() });
       const path = `${DIR}/${fileName}`;
       const size = disk.durableBytes(path).length;
       const open = (): Promise<StreamDirectoryReader> => StreamDirectoryReader.open({ fs: disk.fs, dir: DIR, fileName, crc, cache: new BlockCache(0) });
@@ -244,7 +244,7 @@ describe('stream directory file', () => {
     const model = new Model();
     const changes = randomChanges(model, seededRandom(11), 100, 0);
     const write = (fileName: string, previous: StreamDirectoryReader | null, batch: DirectoryEntry[], summary: DirectorySummary): Promise<void> =>
-      writeStreamDirectory({ fs: disk.fs, dir: DIR, fileName, crc, previous, changes: batch, summary });
+      writeStreamDirectory({ fs: disk.fs, dir: DIR, fileName, crc, previous, changes: listOf(batch), summary });
     await write('streams-0000000000000001.dir', null, changes, model.summary());
     const previous = await StreamDirectoryReader.open({ fs: disk.fs, dir: DIR, fileName: 'streams-0000000000000001.dir', crc, cache: new BlockCache(1 << 20) });
     const entry = (id: string, streamNo: number): DirectoryEntry => ({ id: utf8.encode(id), streamNo, revisionCount: 1, category: 0, recordBytes: 10 });

@@ -376,11 +376,13 @@ describe('store model', () => {
         fc.commands(commandArbs, { maxCommands: 50, size: 'max', ...(replayPath ? { replayPath } : {}) }),
         // One- and three-bit stream hashes make every stream collide in the stream table; a zero
         // checkpoint interval rewrites the checkpoint after every batch; small memtables flush to
-        // index files (and merge them) every few appends, while reads go on.
+        // index files (and merge them) every few appends, while reads go on; a stream cache of
+        // one or two streams leaves the others to the stream directory file after each flush.
         fc.record({
           streamHashBits: fc.constantFrom(64, 64, 1, 3),
           checkpointIntervalMs: fc.constantFrom(0, 200),
           indexMemtableEntries: fc.constantFrom(2_000_000, 1, 6, 40),
+          streamCacheEntries: fc.constantFrom(262_144, 1, 2),
         }),
         async (commands, tuning) => {
           const dir = tempDir('annal-model-');

@@ -17,7 +17,8 @@ import { seededRandom, withSeed } from '../support/random.js';
 import { tempDir } from '../support/temp-dir.js';
 import { SimDisk } from '../harness/sim-disk.js';
 
-const OPTIONS = { chunkSizeBytes: 16 * 1024, indexMemtableEntries: 100, logger: silentLogger };
+// Small memtables flush often; a stream cache of two leaves most streams to the directory file.
+const OPTIONS = { chunkSizeBytes: 16 * 1024, indexMemtableEntries: 100, streamCacheEntries: 2, logger: silentLogger };
 const STREAMS = ['keep-1', 'keep-2', 'count-1', 'count-2', 'soft-1', 'hard-1', 'age-1'];
 
 const brief = (e: RecordedEvent): string => `${e.position}:${e.streamId}@${e.revision}:${e.type}:${JSON.stringify(e.data)}`;

@@ -1,0 +1,84 @@
+// The stream directory entries one flush changed (streams written or re-counted since the flush
+// before), sorted bytewise by id: what the next directory file applies to the previous one, and
+// what lookups consult for streams the stream table no longer holds until that file is written.
+// Packed: the ids in one buffer, the fields in typed arrays, so a flush of a million new streams
+// holds no object per stream.
+
+import type { DirectoryEntry } from './stream-directory-file.js';
+
+/** Bytewise order of a[aAt, aAt+aLength) and b[bAt, bAt+bLength): <0, 0, >0. */
+export function compareIdBytes(a: Uint8Array, aAt: number, aLength: number, b: Uint8Array, bAt: number, bLength: number): number {
+  const common = Math.min(aLength, bLength);
+  for (let i = 0; i < common; i++) {
+    const d = a[aAt + i] - b[bAt + i];
+    if (d !== 0) return d;
+  }
+  return aLength - bLength;
+}
+
+export class DirectoryChanges {
+  /**
+   * `ids`: entries of u32 tag, u16 id length, id bytes (StreamTable.sortedIds); `offsets[i]`: where
+   * the i-th smallest id's entry starts. The field arrays are indexed by that order.
+   */
+  constructor(
+    private readonly ids: Uint8Array,
+    private readonly offsets: Uint32Array,
+    private readonly streamNos: Uint32Array,
+    private readonly revisionCounts: Uint32Array,
+    private readonly categories: Uint32Array,
+    private readonly recordBytes: Float64Array,
+  ) {}
+
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  /** The first index whose id is >= `id` (count when none is). */
+  lowerBound(id: Uint8Array): number {
+    let lo = 0;
+    let hi = this.offsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.offsets[mid];
+      if (compareIdBytes(this.ids, at + 6, this.idLength(at), id, 0, id.length) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The index of `id`, or -1. */
+  indexOf(id: Uint8Array): number {
+    const i = this.lowerBound(id);
+    if (i === this.offsets.length) return -1;
+    const at = this.offsets[i];
+    return compareIdBytes(this.ids, at + 6, this.idLength(at), id, 0, id.length) === 0 ? i : -1;
+  }
+
+  /** The i-th smallest id's bytes (a view). */
+  idAt(i: number): Uint8Array {
+    const at = this.offsets[i];
+    return this.ids.subarray(at + 6, at + 6 + this.idLength(at));
+  }
+
+  streamNoAt(i: number): number {
+    return this.streamNos[i];
+  }
+
+  entry(i: number): DirectoryEntry {
+    return { id: this.idAt(i), streamNo: this.streamNos[i], revisionCount: this.revisionCounts[i], category: this.categories[i], recordBytes: this.recordBytes[i] };
+  }
+
+  *entries(): IterableIterator<DirectoryEntry> {
+    for (let i = 0; i < this.offsets.length; i++) yield this.entry(i);
+  }
+
+  /** Bytes held. */
+  get sizeBytes(): number {
+    return this.ids.byteLength + this.offsets.byteLength * 6;
+  }
+
+  private idLength(at: number): number {
+    return this.ids[at + 4] | (this.ids[at + 5] << 8);
+  }
+}
