@@ -5,7 +5,8 @@ export { encodeRecords, scanRecords, validateRecordsAt, bodyChecksumUpdate } fro
 export {
   tableCreate, tableDestroy, tableStreamCount, tableSlotCapacity, tableFind, tableFindOrInsert,
   hashStreamId, streamIdPtr, streamIdLen, streamRevisionCount, streamPush, streamPositions, indexRecords,
-  tableInsert, tableCompact, tableSetComplete, streamBaseRevision, tableTailEntries, tableDrainTails, tableExportIds, tableSelectedIdBytes, sortEntryOffsets,
+  tableInsert, tableCompact, tableSetComplete, tableFilterInstall, tableFilterPtr, tableFilterLog2Bits,
+  tableFilterMayContain, tableFilterAddStreams, filterAddIds, streamBaseRevision, tableTailEntries, tableDrainTails, tableExportIds, tableSelectedIdBytes, sortEntryOffsets,
 } from './stream-table';
 export { indexBlocksCheck } from './index-blocks';
 export { alloc, realloc, free } from './memory';

@@ -19,7 +19,12 @@ const T_HASH_MASK: usize = 24; // u64: hashes are masked to this width (tests fo
 // once streams live elsewhere too (the stream directory file), so indexRecords stops at an id it
 // lacks and leaves the JavaScript side to look it up there.
 const T_COMPLETE: usize = 32;
-const T_BYTES: usize = 40;
+// u32 pointer to the stream filter's bits (0: none) and u32 log2 of its bit count: a Bloom filter
+// of every stream id of the store, so an incomplete table can still tell most new streams from
+// ones it does not hold without asking the JavaScript side (format-spec/index.md §13.6).
+const T_FILTER: usize = 36;
+const T_FILTER_LOG2_BITS: usize = 40;
+const T_BYTES: usize = 48;
 
 // Slot (16 bytes): u64 masked hash, u32 stream number + 1 (0 = empty), u32 unused.
 const S_HASH: usize = 0;
@@ -61,6 +66,8 @@ export function tableCreate(hashBits: u32, initialSlots: u32): usize {
   store<u32>(t, 0, T_STREAM_COUNT);
   store<u32>(t, 0, T_TAIL_ENTRIES);
   store<u32>(t, 1, T_COMPLETE);
+  store<u32>(t, 0, T_FILTER);
+  store<u32>(t, 0, T_FILTER_LOG2_BITS);
   store<u64>(t, hashBits >= 64 ? 0xffffffffffffffff : (<u64>1 << hashBits) - 1, T_HASH_MASK);
   return t;
 }
@@ -70,6 +77,8 @@ export function tableDestroy(t: usize): void {
   const count = load<u32>(t, T_STREAM_COUNT);
   for (let i: u32 = 0; i < count; i++) freeStream(streams + <usize>i * R_BYTES);
   if (streams != 0) heap.free(streams);
+  const filter = <usize>load<u32>(t, T_FILTER);
+  if (filter != 0) heap.free(filter);
   heap.free(<usize>load<u32>(t, T_SLOTS));
   heap.free(t);
 }
@@ -179,7 +188,117 @@ function reserveStreams(t: usize, streams: u32): void {
   }
 }
 
+// ---- stream filter: a split-block Bloom filter (as Parquet's) over the id's unmasked xxhash64
+// (seed 0), so that each add or test touches one 32-byte block, one cache line, rather than six
+// random places of a filter of megabytes: block = low 32 bits mod the block count (a power of
+// two); in it, word w (of 8 u32 words) gets bit (high 32 bits × SALT[w]) >> 27 (u32 product).
+
+const FILTER_BLOCK_BYTES: u32 = 32;
+const SALT0: u32 = 0x47b6137b;
+const SALT1: u32 = 0x44974d91;
+const SALT2: u32 = 0x8824ad5b;
+const SALT3: u32 = 0xa2b7289d;
+const SALT4: u32 = 0x705495c7;
+const SALT5: u32 = 0x2df1424b;
+const SALT6: u32 = 0x9efc4947;
+const SALT7: u32 = 0x5c6bfb31;
+
+/** The unmasked 64-bit hash the filter uses, from the table's (masked) one when that is whole. */
+function filterHashOf(t: usize, hash: u64, keyPtr: usize, keyLen: usize): u64 {
+  return load<u64>(t, T_HASH_MASK) == 0xffffffffffffffff ? hash : xxhash64(keyPtr, keyLen, HASH_SEED);
+}
+
+// @ts-ignore: decorator
+@inline function filterBlock(bits: usize, log2Bits: u32, h: u64): usize {
+  const blocks: u32 = <u32>1 << (log2Bits - 8);
+  return bits + <usize>((<u32>h) & (blocks - 1)) * FILTER_BLOCK_BYTES;
+}
+
+// @ts-ignore: decorator
+@inline function saltBit(key: u32, salt: u32): u32 {
+  return <u32>1 << ((key * salt) >> 27);
+}
+
+function filterAdd(bits: usize, log2Bits: u32, h: u64): void {
+  const block = filterBlock(bits, log2Bits, h);
+  const key = <u32>(h >> 32);
+  store<u32>(block, load<u32>(block, 0) | saltBit(key, SALT0), 0);
+  store<u32>(block, load<u32>(block, 4) | saltBit(key, SALT1), 4);
+  store<u32>(block, load<u32>(block, 8) | saltBit(key, SALT2), 8);
+  store<u32>(block, load<u32>(block, 12) | saltBit(key, SALT3), 12);
+  store<u32>(block, load<u32>(block, 16) | saltBit(key, SALT4), 16);
+  store<u32>(block, load<u32>(block, 20) | saltBit(key, SALT5), 20);
+  store<u32>(block, load<u32>(block, 24) | saltBit(key, SALT6), 24);
+  store<u32>(block, load<u32>(block, 28) | saltBit(key, SALT7), 28);
+}
+
+function filterHas(bits: usize, log2Bits: u32, h: u64): bool {
+  const block = filterBlock(bits, log2Bits, h);
+  const key = <u32>(h >> 32);
+  return (load<u32>(block, 0) & saltBit(key, SALT0)) != 0 &&
+    (load<u32>(block, 4) & saltBit(key, SALT1)) != 0 &&
+    (load<u32>(block, 8) & saltBit(key, SALT2)) != 0 &&
+    (load<u32>(block, 12) & saltBit(key, SALT3)) != 0 &&
+    (load<u32>(block, 16) & saltBit(key, SALT4)) != 0 &&
+    (load<u32>(block, 20) & saltBit(key, SALT5)) != 0 &&
+    (load<u32>(block, 24) & saltBit(key, SALT6)) != 0 &&
+    (load<u32>(block, 28) & saltBit(key, SALT7)) != 0;
+}
+
+/** Whether the table's filter may hold the id with this (masked) hash: true without a filter. */
+function filterMayContain(t: usize, hash: u64, keyPtr: usize, keyLen: usize): bool {
+  const bits = <usize>load<u32>(t, T_FILTER);
+  return bits == 0 || filterHas(bits, load<u32>(t, T_FILTER_LOG2_BITS), filterHashOf(t, hash, keyPtr, keyLen));
+}
+
+/**
+ * Installs a stream filter of 2^log2Bits bits at `bits` (allocated with alloc(); the table owns
+ * it from now and frees the one it had). bits 0: none.
+ */
+export function tableFilterInstall(t: usize, bits: usize, log2Bits: u32): void {
+  const old = <usize>load<u32>(t, T_FILTER);
+  if (old != 0 && old != bits) heap.free(old);
+  store<u32>(t, <u32>bits, T_FILTER);
+  store<u32>(t, bits == 0 ? 0 : log2Bits, T_FILTER_LOG2_BITS);
+}
+
+export function tableFilterPtr(t: usize): usize {
+  return <usize>load<u32>(t, T_FILTER);
+}
+
+export function tableFilterLog2Bits(t: usize): u32 {
+  return load<u32>(t, T_FILTER_LOG2_BITS);
+}
+
+/** Whether the table's filter may hold the id in [keyPtr, keyPtr + keyLen): 1 or 0 (1 without a filter). */
+export function tableFilterMayContain(t: usize, keyPtr: usize, keyLen: usize): u32 {
+  return filterMayContain(t, hashStreamId(t, keyPtr, keyLen), keyPtr, keyLen) ? 1 : 0;
+}
+
+/** Adds the id of every stream the table holds to the filter at `bits` (2^log2Bits bits). */
+export function tableFilterAddStreams(t: usize, bits: usize, log2Bits: u32): void {
+  const count = load<u32>(t, T_STREAM_COUNT);
+  for (let streamNo: u32 = 0; streamNo < count; streamNo++) {
+    const r = streamRecord(t, streamNo);
+    const keyPtr = <usize>load<u32>(r, R_ID_PTR);
+    const keyLen = <usize>load<u32>(r, R_ID_LEN);
+    filterAdd(bits, log2Bits, xxhash64(keyPtr, keyLen, HASH_SEED));
+  }
+}
+
+/** Adds `count` ids, each a u16 length then its bytes back to back at listPtr, to the filter at `bits`. */
+export function filterAddIds(bits: usize, log2Bits: u32, listPtr: usize, count: u32): void {
+  let at = listPtr;
+  for (let i: u32 = 0; i < count; i++) {
+    const keyLen = <usize>load<u16>(at);
+    filterAdd(bits, log2Bits, xxhash64(at + 2, keyLen, HASH_SEED));
+    at += 2 + keyLen;
+  }
+}
+
 function insertWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize, base: u32): u32 {
+  const filter = <usize>load<u32>(t, T_FILTER);
+  if (filter != 0) filterAdd(filter, load<u32>(t, T_FILTER_LOG2_BITS), filterHashOf(t, hash, keyPtr, keyLen));
   const count = load<u32>(t, T_STREAM_COUNT);
   reserveStreams(t, count + 1);
   const idPtr = heap.alloc(keyLen);
@@ -356,8 +475,9 @@ export function indexRecords(t: usize, base: usize, descPtr: usize, count: u32):
       const hash = hashStreamId(t, keyPtr, keyLen);
       const found = findWithHash(t, hash, keyPtr, keyLen);
       // A stream enters the table only with its first revision: a rejected record leaves no trace.
-      // An incomplete table cannot tell a new stream from one it does not hold: the caller looks.
-      if (found < 0 && (revision != 0 || load<u32>(t, T_COMPLETE) == 0)) return i;
+      // An incomplete table takes a new stream only when the filter says no stream has its id;
+      // otherwise the caller looks for it where the other streams are.
+      if (found < 0 && (revision != 0 || (load<u32>(t, T_COMPLETE) == 0 && filterMayContain(t, hash, keyPtr, keyLen)))) return i;
       streamNo = found >= 0 ? <u32>found : insertWithHash(t, hash, keyPtr, keyLen, 0);
     }
     lastKeyPtr = keyPtr;

@@ -55,6 +55,13 @@ export class DirectoryChanges {
     return compareIdBytes(this.ids, at + 6, this.idLength(at), id, 0, id.length) === 0 ? i : -1;
   }
 
+  /** Bytewise order of this list's i-th id and `other`'s j-th. */
+  compareWith(i: number, other: DirectoryChanges, j: number): number {
+    const a = this.offsets[i];
+    const b = other.offsets[j];
+    return compareIdBytes(this.ids, a + 6, this.idLength(a), other.ids, b + 6, other.idLength(b));
+  }
+
   /** The i-th smallest id's bytes (a view). */
   idAt(i: number): Uint8Array {
     const at = this.offsets[i];
@@ -81,4 +88,50 @@ export class DirectoryChanges {
   private idLength(at: number): number {
     return this.ids[at + 4] | (this.ids[at + 5] << 8);
   }
+}
+
+/**
+ * Several flushes' changes (oldest first) as one list in id order: where an id is in more than
+ * one, the newest entry. A k-way merge through a binary heap of the lists' heads (k is the
+ * flushes a rebuild held back), comparing ids in place.
+ */
+export function mergeChanges(lists: readonly DirectoryChanges[]): { readonly count: number; entry(i: number): DirectoryEntry } {
+  if (lists.length === 1) return lists[0];
+  const heads = lists.map(() => 0);
+  // Heap of list numbers: the smallest head id on top, the newest list first among equal ids.
+  const heap: number[] = [];
+  const less = (a: number, b: number): boolean => {
+    const order = lists[a].compareWith(heads[a], lists[b], heads[b]);
+    return order < 0 || (order === 0 && a > b);
+  };
+  const siftDown = (at: number): void => {
+    for (;;) {
+      const left = 2 * at + 1;
+      if (left >= heap.length) return;
+      const child = left + 1 < heap.length && less(heap[left + 1], heap[left]) ? left + 1 : left;
+      if (!less(heap[child], heap[at])) return;
+      [heap[at], heap[child]] = [heap[child], heap[at]];
+      at = child;
+    }
+  };
+  for (let l = 0; l < lists.length; l++) if (lists[l].count > 0) heap.push(l);
+  for (let at = (heap.length >> 1) - 1; at >= 0; at--) siftDown(at);
+  const pickList: number[] = [];
+  const pickIndex: number[] = [];
+  let lastList = -1;
+  while (heap.length > 0) {
+    const l = heap[0];
+    // A repeat of the id just taken (from a newer list) is an older entry: skipped.
+    if (lastList < 0 || lists[l].compareWith(heads[l], lists[lastList], pickIndex[pickIndex.length - 1]) !== 0) {
+      pickList.push(l);
+      pickIndex.push(heads[l]);
+      lastList = l;
+    }
+    if (++heads[l] === lists[l].count) {
+      heap[0] = heap[heap.length - 1];
+      heap.pop();
+    }
+    siftDown(0);
+  }
+  return { count: pickList.length, entry: (i) => lists[pickList[i]].entry(pickIndex[i]) };
 }

@@ -16,6 +16,7 @@ import { IndexFileReader } from './index-file-reader.js';
 import { IndexFileWriter } from './index-file-writer.js';
 import { MANIFEST_FILE, decodeManifest, encodeManifest, type IndexManifest } from './index-manifest.js';
 import { mergeIndexFiles } from './index-merge.js';
+import { mergeChanges } from './directory-changes.js';
 import { ENTRY_WORDS } from './index-entry.js';
 import type { MemoryRun } from './memory-run.js';
 import { readWholeFile, replaceFileDurably } from './small-files.js';
@@ -25,6 +26,12 @@ import type { DirectoryUpdate, StoreIndexes } from './store-indexes.js';
 export const INDEX_DIR = 'index';
 /** Files of one level merged into one of the next level (a tiered LSM: few files, bounded reads). */
 export const INDEX_MERGE_FAN_IN = 4;
+/**
+ * Bytes of captured stream directory changes a rebuild holds back before it writes a directory
+ * file: each file rewrites every stream, so a rebuild writes one at the end (or one per this many
+ * bytes of changes) rather than one per memtable.
+ */
+export const REBUILD_DIRECTORY_CHANGES_BYTES_MAX = 64 * 1024 * 1024;
 
 export interface PersistedIndexOptions {
   readonly fs: FileSystem;
@@ -57,6 +64,10 @@ export class PersistedIndexes {
   private busy: Promise<void> | null = null;
   /** Whether files were written since the manifest was (a rebuild's flushes wait for publish()). */
   private unpublished = false;
+  /** Whether the newest directory file was fdatasync'd (a rebuild's are not until published). */
+  private directorySynced = true;
+  /** Directory updates captured by flushes and not yet written (a rebuild holds them back), oldest first. */
+  private unwritten: DirectoryUpdate[] = [];
   /** Level-0 files written without fdatasync, to be synced before a manifest names them. */
   private unsynced: FileRun[] = [];
   private failure: unknown = null;
@@ -141,6 +152,11 @@ export class PersistedIndexes {
     await fs.syncDir(indexDir);
   }
 
+  /** Resolves once no flush or merge is running (never rejects). */
+  async idle(): Promise<void> {
+    while (this.busy !== null) await this.busy;
+  }
+
   /** Whether a flush or merge is running. */
   get flushing(): boolean {
     return this.busy !== null;
@@ -163,17 +179,22 @@ export class PersistedIndexes {
     if (this.busy !== null) return this.busy;
     if (this.failure !== null || this.closed || indexes.memtableEntries === 0) return Promise.resolve();
     const frozen = indexes.freeze(recentIds());
+    this.unwritten.push(frozen.update);
     return this.run(async () => {
       await this.writeRun(indexes, frozen.run);
-      await this.writeDirectory(indexes, frozen.update);
+      const heldBytes = this.unwritten.reduce((sum, u) => sum + u.changes.sizeBytes, 0);
+      if (publish || heldBytes > REBUILD_DIRECTORY_CHANGES_BYTES_MAX) await this.writeDirectory(indexes, publish);
       if (publish) await this.publishNow(indexes);
     });
   }
 
   /** Names the files written by unpublished flushes in the manifest, then merges (in the background). */
   publish(indexes: StoreIndexes): Promise<void> {
-    if (this.busy !== null || !this.unpublished || this.failure !== null || this.closed) return this.busy ?? Promise.resolve();
-    return this.run(() => this.publishNow(indexes));
+    if (this.busy !== null || (!this.unpublished && this.unwritten.length === 0) || this.failure !== null || this.closed) return this.busy ?? Promise.resolve();
+    return this.run(async () => {
+      await this.writeDirectory(indexes);
+      await this.publishNow(indexes);
+    });
   }
 
   /**
@@ -190,9 +211,9 @@ export class PersistedIndexes {
     if (indexes.memtableEntries > 0) return this.flush(indexes, recentIds);
     // The runs cover [0, coveredPosition): without a file there is no record a scavenge could change.
     if (this.files.length === 0) return;
-    const update = indexes.captureDirectory(recentIds());
+    this.unwritten.push(indexes.captureDirectory(recentIds()));
     return this.run(async () => {
-      await this.writeDirectory(indexes, update);
+      await this.writeDirectory(indexes);
       await this.publishNow(indexes);
     });
   }
@@ -205,8 +226,7 @@ export class PersistedIndexes {
       const { indexes } = last;
       // A scavenge changed byte counts since the last flush: write the directory again.
       if (this.failure === null && indexes.directoryChanged && indexes.memtableEntries === 0 && this.files.length > 0) {
-        const update = indexes.captureDirectory(last.recentIds());
-        await this.run(() => this.writeDirectory(indexes, update));
+        this.unwritten.push(indexes.captureDirectory(last.recentIds()));
       }
       await this.publish(indexes);
     }
@@ -254,19 +274,28 @@ export class PersistedIndexes {
   }
 
   /**
-   * Writes the stream directory file of `update` (the newest file with its changes applied,
-   * durably: its directory fsync also makes the level-0 files' renames durable), then lookups
-   * read it. An older file no manifest names (a rebuild's previous flush) is removed.
+   * Writes the stream directory file of the unwritten updates (the newest file with their changes applied;
+   * `durable`: fdatasync'd and its directory fsync'd, which also makes the level-0 files' renames
+   * durable — else publishNow() does it), then lookups read it. An older file no manifest names
+   * (a rebuild's previous flush) is removed.
    */
-  private async writeDirectory(indexes: StoreIndexes, update: DirectoryUpdate): Promise<void> {
+  private async writeDirectory(indexes: StoreIndexes, durable = true): Promise<void> {
+    const updates = this.unwritten;
+    if (updates.length === 0) return;
     const { fs, crc, cache } = this.options;
+    const update = updates[updates.length - 1];
     const fileName = streamDirectoryFileName(update.summary.coveredPosition);
-    await writeStreamDirectory({ fs, dir: this.indexDir, fileName, crc, previous: this.directory, changes: update.changes, summary: update.summary });
-    const written = await StreamDirectoryReader.open({ fs, dir: this.indexDir, fileName, crc, cache });
+    const changes = mergeChanges(updates.map((u) => u.changes));
+    await writeStreamDirectory({ fs, dir: this.indexDir, fileName, crc, previous: this.directory, changes, summary: update.summary, durable });
+    this.unwritten = [];
+    const written = await StreamDirectoryReader.open({ fs, dir: this.indexDir, fileName, crc, cache, justWritten: true });
     const old = this.directory;
     indexes.directoryWritten(written, update);
     this.directory = written;
+    this.directorySynced = durable;
     this.unpublished = true;
+    // The table no longer holds every stream and the filter is full: build a bigger one from the file.
+    if (indexes.filterTooSmall && !this.closed) await indexes.rebuildFilter(written);
     if (old === null) return;
     await old.close();
     // The same name (a scavenge's rewrite at the same position) was replaced by the rename.
@@ -279,6 +308,9 @@ export class PersistedIndexes {
     if (!this.unpublished || directory === null) return;
     for (const run of this.unsynced) await run.reader.sync();
     this.unsynced = [];
+    // The manifest's directory fsync makes its rename durable.
+    if (!this.directorySynced) await directory.sync();
+    this.directorySynced = true;
     await this.writeManifest(directory.coveredPosition, directory.fileName, this.files);
     this.unpublished = false;
     const oldDirectory = this.publishedDirectory;

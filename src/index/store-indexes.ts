@@ -7,7 +7,7 @@
 import { assert } from '../util/assert.js';
 import { GrowableFloat64Array } from '../util/growable-array.js';
 import { lowerBound } from '../util/sorted-search.js';
-import { STREAM_ID_BYTES_MAX } from '../util/limits.js';
+import { STREAM_FILTER_BITS_PER_STREAM, STREAM_FILTER_BYTES_MAX, STREAM_FILTER_BYTES_MIN, STREAM_ID_BYTES_MAX } from '../util/limits.js';
 import type { Wasm } from '../wasm/kernels.js';
 import { StreamTable } from '../wasm/stream-table.js';
 import {
@@ -22,7 +22,7 @@ import { KeyedPositions, NameNumbers, categoryOf } from './keyed-positions.js';
 import { MemoryRun } from './memory-run.js';
 import { DirectoryChanges } from './directory-changes.js';
 import { ResidentStreams } from './resident-streams.js';
-import type { DirectoryEntry, DirectorySummary } from './stream-directory-file.js';
+import type { DirectoryEntry, DirectorySummary, StreamDirectoryReader } from './stream-directory-file.js';
 
 /**
  * The stream directory file the index reads the streams it does not hold from
@@ -30,6 +30,8 @@ import type { DirectoryEntry, DirectorySummary } from './stream-directory-file.j
  */
 export interface StreamDirectoryLookup {
   readonly streamCount: number;
+  /** The store's stream filter bits as of the file (empty: none). */
+  readonly filter: Uint8Array;
   readonly categoryNames: readonly string[];
   readonly eventTypeNames: readonly string[];
   find(id: Uint8Array): DirectoryEntry | null;
@@ -87,6 +89,8 @@ export class StoreIndexes {
   private streamTotal = 0;
   /** Bumped by every compaction of the stream table (table numbers change). */
   private tableEpoch = 0;
+  /** Whether the table holds every stream of the store (see StreamTable.setComplete). */
+  private complete = true;
   /** The flush generation: streams changed since the last flush have changedIn === generation. */
   private generation = 1;
   /** The newest stream directory file written (null: none yet, the table holds every stream). */
@@ -108,6 +112,9 @@ export class StoreIndexes {
     assert(Number.isSafeInteger(streamCacheEntries) && streamCacheEntries >= 1, 'the stream cache holds at least one stream');
     this.streams = new StreamTable(wasm, streamHashBits);
     this.global = new GlobalIndex(globalPaging);
+    // From the first stream on, every id goes into the filter: it must hold them all once the
+    // table no longer does.
+    this.streams.newFilter(filterLog2BitsFor(0)).install();
   }
 
   /** Streams in the store (each has at least one event). */
@@ -152,7 +159,11 @@ export class StoreIndexes {
     if (this.categoryNames.count !== directory.categoryNames.length || this.eventTypeNames.count !== directory.eventTypeNames.length) return false;
     this.directory = directory;
     this.streamTotal = directory.streamCount;
-    this.streams.setComplete(this.streamTotal === 0);
+    this.complete = this.streamTotal === 0;
+    this.streams.setComplete(this.complete);
+    // Without the file's filter nothing can be ruled out until one is built from the file.
+    if (directory.filter.length > 0) this.streams.installFilter(directory.filter);
+    else if (!this.complete) this.streams.clearFilter();
     // Metastream ids sort together (they share the prefix): only their entries are read.
     for (const entry of directory.entriesFrom(Buffer.from(METASTREAM_PREFIX))) {
       if (entry.id.length < 2 || entry.id[0] !== DOLLAR || entry.id[1] !== DOLLAR) break;
@@ -288,7 +299,7 @@ export class StoreIndexes {
   stream(streamId: string): StreamState | null {
     const tableNo = this.streams.find(streamId);
     if (tableNo >= 0) return this.residentState(streamId, tableNo);
-    if (this.directory === null && this.pendingChanges.length === 0) return null;
+    if (this.complete || !this.streams.mayHold(streamId)) return null;
     const id = Buffer.from(streamId, 'utf8');
     if (id.length > STREAM_ID_BYTES_MAX + 2) return null;
     const entry = this.lookElsewhere(id);
@@ -481,6 +492,12 @@ export class StoreIndexes {
     this.pendingChanges.push(changes);
     this.generation++;
     this.directoryChanged = false;
+    // While the table holds every stream, a filter for more of them is built from it at once.
+    if (this.complete && this.filterTooSmall) {
+      const filter = this.streams.newFilter(filterLog2BitsFor(this.streamTotal));
+      filter.addTableStreams();
+      filter.install();
+    }
     this.shrinkTable();
     return {
       changes,
@@ -490,6 +507,7 @@ export class StoreIndexes {
         categoryNames: [...this.categoryNames.all()],
         eventTypeNames: [...this.eventTypeNames.all()],
         recentIds,
+        filter: this.streams.filterBytes(),
       },
     };
   }
@@ -512,8 +530,49 @@ export class StoreIndexes {
     const kept = this.streams.compact(keep);
     resident.compact(keep);
     assert(kept === resident.length && kept === this.streamCacheEntries, () => `the table keeps ${this.streamCacheEntries} streams (kept ${kept})`);
+    this.complete = false;
     this.streams.setComplete(false);
     this.tableEpoch++;
+  }
+
+  /** Whether the stream filter has fewer than STREAM_FILTER_BITS_PER_STREAM bits per stream and may grow. */
+  get filterTooSmall(): boolean {
+    const log2Bits = this.streams.filterLog2Bits;
+    return log2Bits === 0 || log2Bits < filterLog2BitsFor(this.streamTotal) - 1;
+  }
+
+  /**
+   * Builds a stream filter sized for the store from every id of `directory` (the newest file,
+   * read past the block cache a span at a time, yielding between spans) and every stream the
+   * table holds when it is done (streams created meanwhile are in the table: none is dropped
+   * before the next flush), then installs it.
+   */
+  async rebuildFilter(directory: StreamDirectoryReader): Promise<void> {
+    assert(directory === this.directory && this.pendingChanges.length === 0, 'the filter is rebuilt from the newest directory file');
+    const filter = this.streams.newFilter(filterLog2BitsFor(this.streamTotal));
+    try {
+      const list = new Uint8Array(FILTER_BUILD_LIST_BYTES);
+      let bytes = 0;
+      let count = 0;
+      for (const scan = directory.scan(); scan.valid; scan.next()) {
+        const length = scan.idLength;
+        if (bytes + 2 + length > list.length) {
+          filter.addIds(list.subarray(0, bytes), count);
+          bytes = 0;
+          count = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (directory !== this.directory) return;
+        }
+        list.set(scan.block.subarray(scan.at, scan.at + 2 + length), bytes);
+        bytes += 2 + length;
+        count++;
+      }
+      filter.addIds(list.subarray(0, bytes), count);
+      filter.addTableStreams();
+      filter.install();
+    } finally {
+      filter.free();
+    }
   }
 
   /**
@@ -559,6 +618,15 @@ export class StoreIndexes {
   destroy(): void {
     this.streams.destroy();
   }
+}
+
+/** Bytes of ids handed to WASM per call while a filter is built from a directory file. */
+const FILTER_BUILD_LIST_BYTES = 1024 * 1024;
+
+/** log2 of the filter bits for twice `streams` streams at STREAM_FILTER_BITS_PER_STREAM, within bounds. */
+function filterLog2BitsFor(streams: number): number {
+  const wanted = Math.ceil(Math.log2(Math.max(1, streams) * 2 * STREAM_FILTER_BITS_PER_STREAM));
+  return Math.min(Math.log2(STREAM_FILTER_BYTES_MAX * 8), Math.max(Math.log2(STREAM_FILTER_BYTES_MIN * 8), wanted));
 }
 
 function sameBytes(bytes: Uint8Array, a: number, b: number, length: number): boolean {

@@ -11,7 +11,7 @@ import type { BlockCache, BlockCacheSpace } from './block-cache.js';
 import type { Crc32cOf } from './index-file-format.js';
 import {
   BLOCK_ENTRIES_MAX, BLOCK_HEADER_BYTES, blockEntryCount, checkDirectoryBlock, compareBytesAt, decodeDirectoryHeaderBlock,
-  decodeEntryAt, decodeFenceTable, decodeNames, DIRECTORY_BLOCK_BYTES, DIRECTORY_ID_BYTES_MAX, DIRECTORY_RECENT_IDS_BYTES_MAX,
+  decodeEntryAt, decodeFenceTable, decodeNames, DIRECTORY_BLOCK_BYTES, DIRECTORY_FILTER_BYTES_MAX, DIRECTORY_FILTER_BYTES_MIN, DIRECTORY_ID_BYTES_MAX, DIRECTORY_RECENT_IDS_BYTES_MAX,
   DIRECTORY_SPAN_BLOCKS, DIRECTORY_SPAN_BYTES, directoryBlockOffset, directoryLayout, encodeDirectoryHeaderBlock, encodeEntryAt,
   encodeNames, entryBytes, entryOffset, entryStreamNo, failer, lowerBoundInBlock, sealDirectoryBlock, setU16, StreamNoTally, u16At,
   type BlockCheckContext, type DirectoryEntry, type DirectoryHeader, type FenceTable,
@@ -28,6 +28,12 @@ export interface DirectorySummary {
   readonly eventTypeNames: readonly string[];
   /** Opaque bytes owned by the store (its idempotency window), stored and returned as is. */
   readonly recentIds: Uint8Array;
+  /**
+   * The store's stream filter (§13.6: a Bloom filter of every stream id, so a lookup of an id no
+   * stream has needs no block): empty, or a power of two of DIRECTORY_FILTER_BYTES_MIN ..
+   * DIRECTORY_FILTER_BYTES_MAX bytes, stored and returned as is.
+   */
+  readonly filter: Uint8Array;
 }
 
 /** The suffix of a directory being written: a crash may leave it behind; readers ignore it. */
@@ -40,6 +46,7 @@ export class StreamDirectoryReader implements DirectorySummary {
   readonly categoryNames: readonly string[];
   readonly eventTypeNames: readonly string[];
   readonly recentIds: Uint8Array;
+  readonly filter: Uint8Array;
   /** Bytes this reader keeps while open: fence ids and offsets, names (as UTF-8) and recent ids. */
   readonly residentBytes: number;
   private readonly context: BlockCheckContext;
@@ -54,6 +61,7 @@ export class StreamDirectoryReader implements DirectorySummary {
     crc: Crc32cOf,
     names: string[],
     recentIds: Uint8Array,
+    filter: Uint8Array,
   ) {
     this.fileName = fileName;
     this.coveredPosition = header.coveredPosition;
@@ -61,6 +69,8 @@ export class StreamDirectoryReader implements DirectorySummary {
     this.categoryNames = names.slice(0, header.categoryCount);
     this.eventTypeNames = names.slice(header.categoryCount);
     this.recentIds = recentIds;
+    this.filter = filter;
+    // The filter is the store's to keep (in WASM memory): it is not counted here.
     this.residentBytes = fence.residentBytes + header.nameBytes + recentIds.byteLength;
     this.context = { file: fileName, crc, streamCount: header.streamCount, categoryCount: header.categoryCount, fence };
   }
@@ -69,9 +79,11 @@ export class StreamDirectoryReader implements DirectorySummary {
    * Opens `dir/fileName` and checks all of it (§13.7): the header, that the sections add up to the
    * file's size, the tail CRC, the fence table and names, and every block, read in spans past the
    * cache, with the stream numbers exactly 0 .. streamCount - 1 (as StreamNoTally checks them).
-   * CorruptionError naming the file and the byte offset when a check fails.
+   * CorruptionError naming the file and the byte offset when a check fails. `justWritten`: this
+   * process wrote the file a moment ago (writeStreamDirectory checked what it wrote), so its
+   * blocks are not read back; each is still checked when a lookup first reads it.
    */
-  static async open(args: { fs: FileSystem; dir: string; fileName: string; crc: Crc32cOf; cache: BlockCache }): Promise<StreamDirectoryReader> {
+  static async open(args: { fs: FileSystem; dir: string; fileName: string; crc: Crc32cOf; cache: BlockCache; justWritten?: boolean }): Promise<StreamDirectoryReader> {
     const { fileName, crc } = args;
     const handle = await args.fs.open(join(args.dir, fileName), 'read');
     try {
@@ -89,8 +101,9 @@ export class StreamDirectoryReader implements DirectorySummary {
       const fence = decodeFenceTable(tail.subarray(0, header.fenceBytes), header.blockCount, fileName, layout.fenceOffset);
       const namesEnd = header.fenceBytes + header.nameBytes;
       const names = decodeNames(tail.subarray(header.fenceBytes, namesEnd), header.categoryCount + header.eventTypeCount, fileName, layout.namesOffset);
-      const reader = new StreamDirectoryReader(handle, args.cache.space(), fence, fileName, header, crc, names, tail.slice(namesEnd));
-      reader.checkAllBlocks();
+      const recentEnd = namesEnd + header.recentIdsBytes;
+      const reader = new StreamDirectoryReader(handle, args.cache.space(), fence, fileName, header, crc, names, tail.slice(namesEnd, recentEnd), tail.slice(recentEnd));
+      if (args.justWritten !== true) reader.checkAllBlocks();
       return reader;
     } catch (error) {
       await handle.close().catch(() => undefined);
@@ -131,6 +144,11 @@ export class StreamDirectoryReader implements DirectorySummary {
     this.closed = true;
     this.space.clear();
     await this.handle.close();
+  }
+
+  /** Makes the file durable (after a write that was not: writeStreamDirectory with durable false). */
+  async sync(): Promise<void> {
+    await this.handle.datasync();
   }
 
   /** @internal A cursor over every entry, reading checked spans of blocks past the cache (for a rewrite). */
@@ -228,16 +246,6 @@ class DirectoryScan {
   }
 }
 
-/**
- * Writes `dir/fileName` durably (temp file `${fileName}.tmp`, written, fdatasync'd, renamed, the
- * directory fsync'd) holding `previous`'s entries with `changes` applied: an entry of `changes`
- * replaces the previous entry of the same id, or is added. `changes` must be sorted by compareIds
- * with unique ids and valid fields (an assertion fails otherwise). Streams: reads `previous` in
- * checked spans past the block cache, writes spans of DIRECTORY_SPAN_BYTES and awaits each. Fails
- * an assertion, before renaming, unless the result holds exactly summary.streamCount entries whose
- * numbers pass StreamNoTally (count, each below streamCount, sums). On any error the temp file is
- * removed and the error rethrown.
- */
 /** Changes to apply, by index in id order (DirectoryChanges; listOf() for an array). */
 export interface DirectoryChangeList {
   readonly count: number;
@@ -249,6 +257,18 @@ export function listOf(entries: readonly DirectoryEntry[]): DirectoryChangeList 
   return { count: entries.length, entry: (i) => entries[i] };
 }
 
+/**
+ * Writes `dir/fileName` durably (temp file `${fileName}.tmp`, written, fdatasync'd, renamed, the
+ * directory fsync'd) holding `previous`'s entries with `changes` applied: an entry of `changes`
+ * replaces the previous entry of the same id, or is added. `changes` must be sorted by compareIds
+ * with unique ids and valid fields (an assertion fails otherwise). Streams: reads `previous` in
+ * checked spans past the block cache, writes spans of DIRECTORY_SPAN_BYTES and awaits each. Fails
+ * an assertion, before renaming, unless the result holds exactly summary.streamCount entries whose
+ * numbers pass StreamNoTally (count, each below streamCount, sums). On any error the temp file is
+ * removed and the error rethrown. With `durable` false (a rebuild's intermediate files) neither the
+ * file nor the directory is synced: StreamDirectoryReader.sync() and a later directory fsync
+ * (the manifest's) make it durable before anything names it.
+ */
 export async function writeStreamDirectory(args: {
   fs: FileSystem;
   dir: string;
@@ -257,6 +277,7 @@ export async function writeStreamDirectory(args: {
   previous: StreamDirectoryReader | null;
   changes: DirectoryChangeList;
   summary: DirectorySummary;
+  durable?: boolean;
 }): Promise<void> {
   const { fs, dir, fileName, summary, changes } = args;
   assert(!fileName.includes('/') && !fileName.endsWith(DIRECTORY_TEMP_SUFFIX), () => `'${fileName}' is a plain final file name`);
@@ -284,11 +305,12 @@ export async function writeStreamDirectory(args: {
     }
     const header = await writer.finish(summary);
     await handle.write(encodeDirectoryHeaderBlock(header, args.crc), 0);
-    await handle.datasync();
+    const durable = args.durable ?? true;
+    if (durable) await handle.datasync();
     handleOpen = false;
     await handle.close();
     await fs.rename(tempPath, join(dir, fileName));
-    await fs.syncDir(dir);
+    if (durable) await fs.syncDir(dir);
   } catch (error) {
     // Closed at most once: a second close of a descriptor could close a file opened since.
     if (handleOpen) await handle.close().catch(() => undefined);
@@ -301,6 +323,8 @@ function checkSummary(summary: DirectorySummary): void {
   assert(Number.isSafeInteger(summary.coveredPosition) && summary.coveredPosition >= 0, () => `covered position ${summary.coveredPosition} is a safe integer >= 0`);
   assert(Number.isInteger(summary.streamCount) && summary.streamCount >= 0 && summary.streamCount <= 0xffffffff, () => `stream count ${summary.streamCount} is a u32`);
   assert(summary.recentIds.length <= DIRECTORY_RECENT_IDS_BYTES_MAX, () => `recent ids of ${summary.recentIds.length} bytes, at most ${DIRECTORY_RECENT_IDS_BYTES_MAX}`);
+  const filter = summary.filter.length;
+  assert(filter === 0 || (filter >= DIRECTORY_FILTER_BYTES_MIN && filter <= DIRECTORY_FILTER_BYTES_MAX && (filter & (filter - 1)) === 0), () => `a stream filter of ${filter} bytes`);
 }
 
 const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
@@ -432,11 +456,13 @@ class BlockWriter {
     let tailCrc = this.crc.of(fence);
     tailCrc = this.crc.of(names, tailCrc);
     tailCrc = this.crc.of(summary.recentIds, tailCrc);
+    tailCrc = this.crc.of(summary.filter, tailCrc);
     const fenceAndNames = new Uint8Array(fence.length + names.length);
     fenceAndNames.set(fence, 0);
     fenceAndNames.set(names, fence.length);
     await this.handle.write(fenceAndNames, this.fileOffset);
     if (summary.recentIds.length > 0) await this.handle.write(summary.recentIds, this.fileOffset + fenceAndNames.length);
+    if (summary.filter.length > 0) await this.handle.write(summary.filter, this.fileOffset + fenceAndNames.length + summary.recentIds.length);
     return {
       coveredPosition: summary.coveredPosition,
       streamCount: summary.streamCount,
@@ -446,6 +472,7 @@ class BlockWriter {
       fenceBytes: fence.length,
       nameBytes: names.length,
       recentIdsBytes: summary.recentIds.length,
+      filterBytes: summary.filter.length,
       tailCrc,
     };
   }

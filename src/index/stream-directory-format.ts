@@ -34,6 +34,10 @@ export const DIRECTORY_RECENT_IDS_BYTES_MAX = 64 * 1024 * 1024;
 export const DIRECTORY_SPAN_BYTES = 1024 * 1024;
 export const DIRECTORY_SPAN_BLOCKS = DIRECTORY_SPAN_BYTES / DIRECTORY_BLOCK_BYTES;
 
+/** Bounds of the stream filter section (a power of two in between, or none): §13.6. */
+export const DIRECTORY_FILTER_BYTES_MIN = 32;
+export const DIRECTORY_FILTER_BYTES_MAX = 512 * 1024 * 1024;
+
 // §13.2 header: 64 bytes at offset 0; the rest of the first block is zeros.
 export const DIRECTORY_MAGIC = 'ANNALSDR';
 export const DIRECTORY_HEADER_BYTES = 64;
@@ -48,7 +52,7 @@ const H_FENCE_BYTES = 40; // u32, length of the fence section
 const H_NAME_BYTES = 44; // u32, length of the names section
 const H_RECENT_IDS_BYTES = 48; // u32, length of the recent-ids section
 const H_TAIL_CRC = 52; // u32 CRC32C of [fenceOffset, end of file)
-const H_RESERVED = 56; // u32 zero
+const H_FILTER_BYTES = 56; // u32, length of the stream filter section (0, or a power of two >= 32)
 const H_CRC = 60; // u32 CRC32C of [0, 60)
 
 // §13.3 data block: CRC, block index, entry count, then an offset per entry, then the entries.
@@ -128,6 +132,7 @@ export interface DirectoryHeader {
   readonly fenceBytes: number;
   readonly nameBytes: number;
   readonly recentIdsBytes: number;
+  readonly filterBytes: number;
   readonly tailCrc: number;
 }
 
@@ -136,6 +141,7 @@ export interface DirectoryLayout {
   readonly fenceOffset: number;
   readonly namesOffset: number;
   readonly recentIdsOffset: number;
+  readonly filterOffset: number;
   readonly fileBytes: number;
 }
 
@@ -143,7 +149,8 @@ export function directoryLayout(header: DirectoryHeader): DirectoryLayout {
   const fenceOffset = (1 + header.blockCount) * DIRECTORY_BLOCK_BYTES;
   const namesOffset = fenceOffset + header.fenceBytes;
   const recentIdsOffset = namesOffset + header.nameBytes;
-  return { fenceOffset, namesOffset, recentIdsOffset, fileBytes: recentIdsOffset + header.recentIdsBytes };
+  const filterOffset = recentIdsOffset + header.recentIdsBytes;
+  return { fenceOffset, namesOffset, recentIdsOffset, filterOffset, fileBytes: filterOffset + header.filterBytes };
 }
 
 /** File offset of data block `blockIndex`: block 0 follows the header's block. */
@@ -168,6 +175,7 @@ export function encodeDirectoryHeaderBlock(header: DirectoryHeader, crc: Crc32cO
   dv.setUint32(H_FENCE_BYTES, header.fenceBytes, true);
   dv.setUint32(H_NAME_BYTES, header.nameBytes, true);
   dv.setUint32(H_RECENT_IDS_BYTES, header.recentIdsBytes, true);
+  dv.setUint32(H_FILTER_BYTES, header.filterBytes, true);
   dv.setUint32(H_TAIL_CRC, header.tailCrc, true);
   dv.setUint32(H_CRC, crc.of(block.subarray(0, H_CRC)), true);
   return block;
@@ -204,6 +212,7 @@ export function decodeDirectoryHeaderBlock(block: Uint8Array, file: string, crc:
     fenceBytes: dv.getUint32(H_FENCE_BYTES, true),
     nameBytes: dv.getUint32(H_NAME_BYTES, true),
     recentIdsBytes: dv.getUint32(H_RECENT_IDS_BYTES, true),
+    filterBytes: dv.getUint32(H_FILTER_BYTES, true),
     tailCrc: dv.getUint32(H_TAIL_CRC, true),
   };
   // Every block holds at least one entry, so there are no more blocks than streams, and some when there are streams.
@@ -215,7 +224,10 @@ export function decodeDirectoryHeaderBlock(block: Uint8Array, file: string, crc:
   if (header.fenceBytes < fenceMin || header.fenceBytes > fenceMax) fail(H_FENCE_BYTES, `fence section of ${header.fenceBytes} bytes for ${header.blockCount} blocks`);
   if (header.nameBytes < 2 * (header.categoryCount + header.eventTypeCount)) fail(H_NAME_BYTES, `names section of ${header.nameBytes} bytes for ${header.categoryCount + header.eventTypeCount} names`);
   if (header.recentIdsBytes > DIRECTORY_RECENT_IDS_BYTES_MAX) fail(H_RECENT_IDS_BYTES, `recent ids of ${header.recentIdsBytes} bytes, above ${DIRECTORY_RECENT_IDS_BYTES_MAX}`);
-  if (dv.getUint32(H_RESERVED, true) !== 0) fail(H_RESERVED, 'reserved bytes are not zero');
+  const filter = header.filterBytes;
+  if (filter !== 0 && (filter < DIRECTORY_FILTER_BYTES_MIN || filter > DIRECTORY_FILTER_BYTES_MAX || (filter & (filter - 1)) !== 0)) {
+    fail(H_FILTER_BYTES, `a stream filter of ${filter} bytes (0, or a power of two in ${DIRECTORY_FILTER_BYTES_MIN} .. ${DIRECTORY_FILTER_BYTES_MAX})`);
+  }
   for (let i = DIRECTORY_HEADER_BYTES; i < DIRECTORY_BLOCK_BYTES; i++) if (block[i] !== 0) fail(i, 'the header block is not zero after the header');
   return header;
 }

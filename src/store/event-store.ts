@@ -217,10 +217,11 @@ export class EventStore {
         try {
           return await EventStore.recover(dir, opts, { wasm, crc, indexes, lock, persisted }, footers, opened.loaded?.directory.recentIds ?? new Uint8Array(0));
         } catch (error) {
-          indexes.destroy();
-          const covered = indexes.coveredPosition;
+          // Closing waits for a rebuild's flush still writing from the indexes.
           await persisted.close(null);
           persisted = null;
+          indexes.destroy();
+          const covered = indexes.coveredPosition;
           // The index files may disagree with the log (damage in either): rebuild them once from
           // the log alone. A second failure, or one with nothing persisted, is the log's.
           if (!(error instanceof CorruptionError) || covered === 0 || attempt > 0) throw error;
@@ -256,9 +257,12 @@ export class EventStore {
         indexedBefore: covered,
         indexedChunk: (chunkNumber, firstPosition, offsets, endOffset) => indexes.addIndexedChunk(chunkNumber, firstPosition, offsets, endOffset),
         progress: (chunksDone, chunkCount) => opts.onOpenProgress?.({ chunksDone, chunkCount }),
-        // A rebuild flushes as it goes, so its memory stays within indexMemtableEntries.
+        // A rebuild flushes as it goes, one flush writing while the next memtable fills (as
+        // appends do), so its index memory stays within two memtables.
         afterSealedChunk: async () => {
-          if (indexes.memtableEntries >= opts.indexMemtableEntries) await parts.persisted.flush(indexes, () => ring.export(windowAtCovered), false);
+          if (indexes.memtableEntries < opts.indexMemtableEntries) return;
+          await parts.persisted.idle();
+          void parts.persisted.flush(indexes, () => ring.export(windowAtCovered), false);
         },
       },
       (span) => {
@@ -308,8 +312,9 @@ export class EventStore {
       });
       const encoders = Array.from({ length: GROUP_COMMIT_BATCHES_IN_FLIGHT }, () => new RecordBatchEncoder(wasm, RECORD_BYTES_MAX));
       const store = new EventStore(dir, opts, { ...parts, writer, reader, encoders, chunks: recovered.chunks }, recentIds);
-      // Files a rebuild wrote are named in a manifest (and merged) in the background.
-      void parts.persisted.publish(indexes);
+      // Files a rebuild wrote are named in a manifest (and merged) in the background, after its
+      // last flush.
+      void parts.persisted.idle().then(() => parts.persisted.publish(indexes));
       return store;
     } catch (error) {
       await recovered.chunks.closeAll();

@@ -31,6 +31,12 @@ export interface KernelExports {
   tableInsert(t: number, keyPtr: number, keyLen: number, base: number): number;
   tableCompact(t: number, keepPtr: number): number;
   tableSetComplete(t: number, complete: number): void;
+  tableFilterInstall(t: number, bits: number, log2Bits: number): void;
+  tableFilterPtr(t: number): number;
+  tableFilterLog2Bits(t: number): number;
+  tableFilterMayContain(t: number, keyPtr: number, keyLen: number): number;
+  tableFilterAddStreams(t: number, bits: number, log2Bits: number): void;
+  filterAddIds(bits: number, log2Bits: number, listPtr: number, count: number): void;
   streamBaseRevision(t: number, streamNo: number): number;
   tableTailEntries(t: number): number;
   tableDrainTails(t: number, outPtr: number): number;

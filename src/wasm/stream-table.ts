@@ -11,6 +11,19 @@ import { WasmRegion } from './region.js';
 const INITIAL_SLOTS = 1024;
 const POSITIONS_BATCH = 4096;
 
+/** A stream filter being built in WASM memory (StreamTable.newFilter). */
+export interface FilterBuilder {
+  readonly ptr: number;
+  /** Adds `count` ids given as u16 length + bytes, back to back. */
+  addIds(list: Uint8Array, count: number): void;
+  /** Adds the id of every stream the table holds now. */
+  addTableStreams(): void;
+  /** Makes it the table's filter (the table frees the old one, and this one at destroy). */
+  install(): void;
+  /** Frees it unless installed. */
+  free(): void;
+}
+
 export class StreamTable {
   private table: number;
   private readonly key: WasmRegion;
@@ -142,6 +155,76 @@ export class StreamTable {
     const length = this.stageKey(streamId);
     if (length < 0) return -1;
     return this.wasm.k.tableInsert(this.table, this.key.ptr, length, base);
+  }
+
+  /** log2 of the stream filter's bit count (0: the table has no filter). */
+  get filterLog2Bits(): number {
+    return this.wasm.k.tableFilterLog2Bits(this.table);
+  }
+
+  /** A copy of the stream filter's bits (empty without one). */
+  filterBytes(): Uint8Array {
+    const log2Bits = this.filterLog2Bits;
+    if (log2Bits === 0) return new Uint8Array(0);
+    const ptr = this.wasm.k.tableFilterPtr(this.table);
+    return this.wasm.u8.slice(ptr, ptr + 2 ** (log2Bits - 3));
+  }
+
+  /**
+   * Whether a stream with this id may exist outside the table, by the stream filter (a Bloom
+   * filter of every id the store has; true without one). False is certain.
+   */
+  mayHold(streamId: string): boolean {
+    const length = this.stageKey(streamId);
+    return length >= 0 && this.wasm.k.tableFilterMayContain(this.table, this.key.ptr, length) !== 0;
+  }
+
+  /** Drops the stream filter: the table then cannot rule any id out. */
+  clearFilter(): void {
+    this.wasm.k.tableFilterInstall(this.table, 0, 0);
+  }
+
+  /** Installs persisted filter bits (a power of two of at least 32 bytes, one block) as the table's filter. */
+  installFilter(bits: Uint8Array): void {
+    const builder = this.newFilter(Math.log2(bits.length * 8));
+    this.wasm.u8.set(bits, builder.ptr);
+    builder.install();
+  }
+
+  /**
+   * An empty filter of 2^log2Bits bits in WASM memory to fill (from persisted ids and the table's
+   * streams) and then install in place of the table's filter.
+   */
+  newFilter(log2Bits: number): FilterBuilder {
+    assert(Number.isInteger(log2Bits) && log2Bits >= 8 && log2Bits <= 32, () => `a filter of 2^${log2Bits} bits`);
+    const bytes = 2 ** (log2Bits - 3);
+    const ptr = this.wasm.k.alloc(bytes);
+    assert(ptr !== 0, 'wasm allocation must succeed');
+    this.wasm.u8.fill(0, ptr, ptr + bytes);
+    let owned = true;
+    return {
+      ptr,
+      addIds: (list: Uint8Array, count: number) => {
+        const region = new WasmRegion(this.wasm, Math.max(1, list.length));
+        try {
+          this.wasm.u8.set(list, region.ptr);
+          this.wasm.k.filterAddIds(ptr, log2Bits, region.ptr, count);
+        } finally {
+          region.free();
+        }
+      },
+      addTableStreams: () => this.wasm.k.tableFilterAddStreams(this.table, ptr, log2Bits),
+      install: () => {
+        assert(owned, 'a filter is installed or freed once');
+        owned = false;
+        this.wasm.k.tableFilterInstall(this.table, ptr, log2Bits);
+      },
+      free: () => {
+        if (!owned) return;
+        owned = false;
+        this.wasm.k.free(ptr);
+      },
+    };
   }
 
   /** Like find(), for an id given as UTF-8 bytes at WASM pointer `ptr`. */

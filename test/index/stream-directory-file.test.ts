@@ -26,6 +26,7 @@ class Model {
   categoryNames: string[] = [];
   eventTypeNames: string[] = [];
   recentIds = new Uint8Array(0);
+  filter = new Uint8Array(0);
   coveredPosition = 0;
 
   sorted(): DirectoryEntry[] {
@@ -33,7 +34,7 @@ class Model {
   }
 
   summary(): DirectorySummary {
-    return { coveredPosition: this.coveredPosition, streamCount: this.entries.size, categoryNames: [...this.categoryNames], eventTypeNames: [...this.eventTypeNames], recentIds: this.recentIds.slice() };
+    return { coveredPosition: this.coveredPosition, streamCount: this.entries.size, categoryNames: [...this.categoryNames], eventTypeNames: [...this.eventTypeNames], recentIds: this.recentIds.slice(), filter: this.filter.slice() };
   }
 }
 
@@ -90,6 +91,9 @@ function randomChanges(model: Model, random: () => number, newCount: number, upd
   model.coveredPosition += 1 + Math.floor(random() * 10_000);
   model.eventTypeNames.push(`Event${model.eventTypeNames.length}`);
   model.recentIds = Uint8Array.from({ length: Math.floor(random() * 300) }, () => Math.floor(random() * 256));
+  // The stream filter: none, or a power of two of at least 32 bytes.
+  const filterBytes = random() < 0.3 ? 0 : 32 << Math.floor(random() * 6);
+  model.filter = Uint8Array.from({ length: filterBytes }, () => Math.floor(random() * 256));
   return batch;
 }
 
@@ -126,6 +130,7 @@ function expectSummary(reader: StreamDirectoryReader, model: Model): void {
   expect(reader.categoryNames).toEqual(model.categoryNames);
   expect(reader.eventTypeNames).toEqual(model.eventTypeNames);
   expect(reader.recentIds).toEqual(model.recentIds);
+  expect(reader.filter).toEqual(model.filter);
 }
 
 function take<T>(iterator: Iterator<T>, count: number): T[] {
@@ -208,6 +213,7 @@ describe('stream directory file', () => {
       const model = new Model();
       const changes = randomChanges(model, random, 150, 0);
       model.recentIds = Uint8Array.from({ length: 100 }, (_, i) => i);
+      model.filter = Uint8Array.from({ length: 64 }, (_, i) => 255 - i);
       const fileName = streamDirectoryFileName(model.coveredPosition);
       await writeStreamDirectory({ fs: disk.fs, dir: DIR, fileName, crc, previous: null, changes: listOf(changes), summary: model.summary() });
       const path = `${DIR}/${fileName}`;
@@ -258,6 +264,7 @@ describe('stream directory file', () => {
       ['two new streams swapping a pair of numbers for a duplicate each', [entry('~new1', 100), entry('~new2', 100)], summary(102)],
       ['unsorted changes', [entry('~z', 100), entry('~a', 101)], summary(102)],
       ['an empty id', [entry('', 100)], summary(101)],
+      ['a stream filter of 12 bytes (not a power of two)', [entry('~new', 100)], { ...summary(101), filter: new Uint8Array(12) }],
     ];
     for (const [what, batch, s] of refused) {
       await expect(write('streams-0000000000000002.dir', previous, batch, s), what).rejects.toThrow(AssertionError);

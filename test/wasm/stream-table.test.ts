@@ -529,4 +529,48 @@ describe('stream table', () => {
     }
     expect(wasm.memoryBytes).toBe(memoryAfterFirst);
   });
+
+  test('stream table - the stream filter never misses an id the table took in and rules out most others; an incomplete table takes ids it rules out as new streams in WASM', () => {
+    const table = new StreamTable(wasm);
+    try {
+      const inserted = 20_000;
+      // 2^19 bits for 20,000 ids: 26 bits each; then 16 and 8 bits each by counting in a smaller one.
+      table.newFilter(19).install();
+      const ids = Array.from({ length: inserted }, (_, i) => `filter-${i}-${'é'.repeat(i % 4)}`);
+      for (const id of ids) table.insert(id, 3);
+      for (const id of ids) expect(table.mayHold(id), id).toBe(true);
+      const others = Array.from({ length: 50_000 }, (_, i) => `other-${i}`);
+      const falsePositives = others.filter((id) => table.mayHold(id)).length;
+      expect(falsePositives / others.length).toBeLessThan(0.002);
+      // The same ids at 16 and 8 bits each (one filter rebuilt from the table's streams).
+      const rates: string[] = [];
+      for (const log2Bits of [18, 17]) {
+        const smaller = table.newFilter(log2Bits);
+        smaller.addTableStreams();
+        smaller.install();
+        for (const id of ids) expect(table.mayHold(id), id).toBe(true);
+        rates.push(`${(2 ** log2Bits / inserted).toFixed(0)} bits/id: ${((100 * others.filter((id) => table.mayHold(id)).length) / others.length).toFixed(2)} %`);
+      }
+      console.log(`stream filter false positives: ${(100 * falsePositives / others.length).toFixed(3)} % at 26 bits/id; ${rates.join('; ')}`);
+      // Every stream dropped from the table stays in the filter.
+      expect(table.compact(new Uint8Array(inserted))).toBe(0);
+      table.setComplete(false);
+      expect(table.mayHold(ids[7])).toBe(true);
+      expect(encodeAndIndex(table, [encodePart(ids[7], 0, 0, 1)], true).indexed).toBe(0);
+      const fresh = others.find((id) => !table.mayHold(id))!;
+      expect(encodeAndIndex(table, [encodePart(fresh, 0, 0, 1)], true).streamNos).toEqual([0]);
+      expect(table.mayHold(fresh)).toBe(true);
+      const filterBits = table.filterBytes();
+      expect(filterBits.length).toBe(2 ** 17 / 8);
+      const copy = new StreamTable(wasm);
+      try {
+        copy.installFilter(filterBits);
+        expect(copy.mayHold(fresh) && copy.mayHold(ids[0])).toBe(true);
+      } finally {
+        copy.destroy();
+      }
+    } finally {
+      table.destroy();
+    }
+  });
 });
