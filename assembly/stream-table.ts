@@ -140,6 +140,18 @@ export function tableFind(t: usize, keyPtr: usize, keyLen: usize): i32 {
   return findWithHash(t, hashStreamId(t, keyPtr, keyLen), keyPtr, keyLen);
 }
 
+/**
+ * Like tableFind, but also says where else to look when the table lacks the id: -1 when no
+ * stream has it (the table is complete, or the filter rules it out), -2 when one may exist
+ * outside the table. One hash for both questions.
+ */
+export function tableLocate(t: usize, keyPtr: usize, keyLen: usize): i32 {
+  const hash = hashStreamId(t, keyPtr, keyLen);
+  const found = findWithHash(t, hash, keyPtr, keyLen);
+  if (found >= 0 || load<u32>(t, T_COMPLETE) != 0) return found;
+  return filterMayContain(t, hash, keyPtr, keyLen) ? -2 : -1;
+}
+
 function placeSlot(slots: usize, capacity: u32, hash: u64, streamNo: u32): void {
   let i = slotIndex(hash, capacity);
   while (load<u32>(slots + <usize>i * SLOT_BYTES, S_STREAM) != 0) i = (i + 1) & (capacity - 1);

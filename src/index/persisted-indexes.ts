@@ -39,6 +39,8 @@ export interface PersistedIndexOptions {
   readonly dir: string;
   readonly crc: Crc32cOf;
   readonly cache: BlockCache;
+  /** The stream directory file's blocks: a cache of their own, so index-file blocks do not push them out. */
+  readonly directoryCache: BlockCache;
   /** Checks every block of every file at open; open() frees its memory when done. */
   readonly blockChecker: IndexBlockChecker;
   readonly logger: Logger;
@@ -98,7 +100,7 @@ export class PersistedIndexes {
     if (names.includes(MANIFEST_FILE)) {
       try {
         manifest = decodeManifest(await readWholeFile(fs, indexDir, MANIFEST_FILE), join(indexDir, MANIFEST_FILE), options.crc);
-        directory = await StreamDirectoryReader.open({ fs, dir: indexDir, fileName: manifest.directory, crc: options.crc, cache: options.cache });
+        directory = await StreamDirectoryReader.open({ fs, dir: indexDir, fileName: manifest.directory, crc: options.crc, cache: options.directoryCache });
         if (directory.coveredPosition !== manifest.coveredPosition) {
           throw new CorruptionError({ file: join(indexDir, manifest.directory), offset: 16, reason: `stream directory covers ${directory.coveredPosition}, the manifest ${manifest.coveredPosition}` });
         }
@@ -282,7 +284,7 @@ export class PersistedIndexes {
   private async writeDirectory(indexes: StoreIndexes, durable = true): Promise<void> {
     const updates = this.unwritten;
     if (updates.length === 0) return;
-    const { fs, crc, cache } = this.options;
+    const { fs, crc, directoryCache: cache } = this.options;
     const update = updates[updates.length - 1];
     const fileName = streamDirectoryFileName(update.summary.coveredPosition);
     const changes = mergeChanges(updates.map((u) => u.changes));

@@ -7,7 +7,7 @@
 import { assert } from '../util/assert.js';
 import { GrowableFloat64Array } from '../util/growable-array.js';
 import { lowerBound } from '../util/sorted-search.js';
-import { STREAM_FILTER_BITS_PER_STREAM, STREAM_FILTER_BYTES_MAX, STREAM_FILTER_BYTES_MIN, STREAM_ID_BYTES_MAX } from '../util/limits.js';
+import { STREAM_FILTER_BITS_PER_STREAM, STREAM_FILTER_BYTES_MAX, STREAM_FILTER_BYTES_MIN } from '../util/limits.js';
 import type { Wasm } from '../wasm/kernels.js';
 import { StreamTable } from '../wasm/stream-table.js';
 import {
@@ -87,7 +87,10 @@ export class StoreIndexes {
   private readonly resident = new ResidentStreams();
   /** Streams in the store: the next new stream gets this number. */
   private streamTotal = 0;
-  /** Bumped by every compaction of the stream table (table numbers change). */
+  /**
+   * Bumped when the table's numbering changes (a compaction) or it takes in a stream held
+   * elsewhere until then: a StreamState of another epoch looks its stream up again.
+   */
   private tableEpoch = 0;
   /** Whether the table holds every stream of the store (see StreamTable.setComplete). */
   private complete = true;
@@ -276,12 +279,14 @@ export class StoreIndexes {
     if (known === null) {
       if (revision !== 0) return false;
       this.streams.insert(streamId, 0);
+      this.tableEpoch++;
       this.addNewStream(streamId);
       return true;
     }
     if (revision !== known.revisionCount) return false;
     assert(known.streamNo < this.streamTotal && known.category <= this.categoryNames.count, () => `directory entry of '${streamId}' names a stream and category that exist`);
     this.streams.insert(streamId, known.revisionCount);
+    this.tableEpoch++;
     this.resident.push(known.streamNo, known.category, known.recordBytes, 0);
     return true;
   }
@@ -297,21 +302,21 @@ export class StoreIndexes {
 
   /** The stream as it is now, or null when it has no events. */
   stream(streamId: string): StreamState | null {
-    const tableNo = this.streams.find(streamId);
+    const tableNo = this.streams.locate(streamId);
     if (tableNo >= 0) return this.residentState(streamId, tableNo);
-    if (this.complete || !this.streams.mayHold(streamId)) return null;
-    const id = Buffer.from(streamId, 'utf8');
-    if (id.length > STREAM_ID_BYTES_MAX + 2) return null;
-    const entry = this.lookElsewhere(id);
+    if (tableNo === -1) return null;
+    // The staged key is read before anything else runs on the table.
+    const entry = this.lookElsewhere(this.streams.stagedKey());
     if (entry === null) return null;
     return { streamId, streamNo: entry.streamNo, revisionCount: entry.revisionCount, recordBytes: entry.recordBytes, tableNo: -1, tableEpoch: this.tableEpoch };
   }
 
   /** The stream's last revision + 1 (0 when it has no events). */
   revisionCount(streamId: string): number {
-    const tableNo = this.streams.find(streamId);
+    const tableNo = this.streams.locate(streamId);
     if (tableNo >= 0) return this.streams.revisionCount(tableNo);
-    return this.stream(streamId)?.revisionCount ?? 0;
+    if (tableNo === -1) return 0;
+    return this.lookElsewhere(this.streams.stagedKey())?.revisionCount ?? 0;
   }
 
   private residentState(streamId: string, tableNo: number): StreamState {
@@ -340,6 +345,7 @@ export class StoreIndexes {
       const known = this.lookElsewhere(Buffer.from(streamId, 'utf8'));
       assert(known !== null, () => `stream '${streamId}' whose bytes change exists`);
       tableNo = this.streams.insert(streamId, known.revisionCount);
+      this.tableEpoch++;
       this.resident.push(known.streamNo, known.category, known.recordBytes, 0);
     }
     const bytes = this.resident.recordBytes[tableNo] + delta;
@@ -361,8 +367,9 @@ export class StoreIndexes {
   streamPositions(state: StreamState, fromRevision: number, count: number): Float64Array {
     const n = Math.max(0, Math.min(count, state.revisionCount - fromRevision));
     if (n === 0) return new Float64Array(0);
-    // A stream the table does not hold has all its revisions in the runs (only empty tails are dropped).
-    const tableNo = state.tableNo >= 0 && state.tableEpoch === this.tableEpoch ? state.tableNo : this.streams.find(state.streamId);
+    // A stream the table does not hold has all its revisions in the runs (only empty tails are
+    // dropped); one it did not hold may have been taken in since (tableEpoch counts that too).
+    const tableNo = state.tableEpoch === this.tableEpoch ? state.tableNo : this.streams.find(state.streamId);
     const base = tableNo >= 0 ? this.streams.baseRevision(tableNo) : state.revisionCount;
     if (fromRevision >= base) return this.streams.positions(tableNo, fromRevision, n);
     const out = new GrowableFloat64Array(n);

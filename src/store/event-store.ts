@@ -205,9 +205,10 @@ export class EventStore {
     try {
       const crc = new Crc32c(wasm);
       const cache = new BlockCache(opts.indexBlockCacheBytes);
+      const directoryCache = new BlockCache(opts.streamDirectoryCacheBytes);
       if (opts.rebuildIndexes) await PersistedIndexes.discard(fs, dir);
       for (let attempt = 0; ; attempt++) {
-        const opened = await PersistedIndexes.open({ fs, dir, crc, cache, blockChecker: new IndexBlockChecker(wasm), logger: opts.logger });
+        const opened = await PersistedIndexes.open({ fs, dir, crc, cache, directoryCache, blockChecker: new IndexBlockChecker(wasm), logger: opts.logger });
         persisted = opened.persisted;
         const footers = new ChunkFooterOffsets();
         const indexes = new StoreIndexes(wasm, opts.streamHashBits, { reader: footers, cache: new OffsetPageCache(opts.globalIndexCacheBytes) }, opts.streamCacheEntries);

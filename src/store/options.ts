@@ -10,7 +10,7 @@ import {
   APPEND_BYTES_DEFAULT, APPEND_BYTES_MAX, APPEND_EVENTS_DEFAULT, APPEND_EVENTS_MAX, CHECKPOINT_INTERVAL_MS_DEFAULT,
   CHECKPOINT_INTERVAL_MS_MAX, CHUNK_BYTES_DEFAULT, CHUNK_BYTES_MAX, CHUNK_BYTES_MIN, EVENT_BYTES_DEFAULT,
   GLOBAL_INDEX_CACHE_BYTES_DEFAULT, GLOBAL_INDEX_CACHE_BYTES_MAX, IDEMPOTENCY_WINDOW_EVENTS_DEFAULT, IDEMPOTENCY_WINDOW_EVENTS_MAX,
-  INDEX_BLOCK_CACHE_BYTES_DEFAULT, INDEX_BLOCK_CACHE_BYTES_MAX,
+  INDEX_BLOCK_CACHE_BYTES_DEFAULT, INDEX_BLOCK_CACHE_BYTES_MAX, STREAM_DIRECTORY_CACHE_BYTES_DEFAULT, STREAM_DIRECTORY_CACHE_BYTES_MAX,
   INDEX_MEMTABLE_ENTRIES_DEFAULT, INDEX_MEMTABLE_ENTRIES_MAX, INDEX_MEMTABLE_ENTRIES_MIN, PENDING_APPENDS_DEFAULT, PENDING_APPENDS_MAX, STREAM_CACHE_ENTRIES_DEFAULT, STREAM_CACHE_ENTRIES_MAX, STREAM_CACHE_ENTRIES_MIN,
   RECORD_BYTES_MAX, STREAM_HASH_BITS_DEFAULT,
 } from '../util/limits.js';
@@ -43,8 +43,10 @@ export interface EventStoreOptions {
    * default 262,144; the others are read from the stream directory file when needed.
    */
   streamCacheEntries?: number;
-  /** Bytes of index-file and stream-directory blocks cached in memory, default 32 MiB. */
+  /** Bytes of index-file blocks cached in memory, default 32 MiB. */
   indexBlockCacheBytes?: number;
+  /** Bytes of stream directory blocks cached in memory (lookups of streams the table does not hold), default 64 MiB. */
+  streamDirectoryCacheBytes?: number;
   /**
    * Bytes of sealed chunks' position → offset pages (read from their footers) the global index
    * caches, default 8 MiB: with the active chunk's offsets, all the memory it holds per event.
@@ -74,6 +76,7 @@ export interface ResolvedOptions {
   readonly indexMemtableEntries: number;
   readonly streamCacheEntries: number;
   readonly indexBlockCacheBytes: number;
+  readonly streamDirectoryCacheBytes: number;
   readonly globalIndexCacheBytes: number;
   readonly rebuildIndexes: boolean;
   readonly onOpenProgress: ((progress: { chunksDone: number; chunkCount: number }) => void) | null;
@@ -85,7 +88,7 @@ export interface ResolvedOptions {
 
 const KNOWN = new Set<string>([
   'chunkSizeBytes', 'maxEventBytes', 'maxAppendBytes', 'maxAppendEvents', 'maxPendingAppends', 'checkpointIntervalMs',
-  'idempotencyWindowEvents', 'streamHashBits', 'indexMemtableEntries', 'streamCacheEntries', 'indexBlockCacheBytes', 'globalIndexCacheBytes', 'rebuildIndexes', 'onOpenProgress', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
+  'idempotencyWindowEvents', 'streamHashBits', 'indexMemtableEntries', 'streamCacheEntries', 'indexBlockCacheBytes', 'streamDirectoryCacheBytes', 'globalIndexCacheBytes', 'rebuildIndexes', 'onOpenProgress', 'allowAnonymousStreamAccess', 'fileSystem', 'clock', 'logger',
 ]);
 
 function integer(options: EventStoreOptions, name: keyof EventStoreOptions, fallback: number, min: number, max: number): number {
@@ -128,6 +131,7 @@ export function resolveOptions(options: EventStoreOptions = {}): ResolvedOptions
     indexMemtableEntries: integer(options, 'indexMemtableEntries', INDEX_MEMTABLE_ENTRIES_DEFAULT, INDEX_MEMTABLE_ENTRIES_MIN, INDEX_MEMTABLE_ENTRIES_MAX),
     streamCacheEntries: integer(options, 'streamCacheEntries', STREAM_CACHE_ENTRIES_DEFAULT, STREAM_CACHE_ENTRIES_MIN, STREAM_CACHE_ENTRIES_MAX),
     indexBlockCacheBytes: integer(options, 'indexBlockCacheBytes', INDEX_BLOCK_CACHE_BYTES_DEFAULT, 0, INDEX_BLOCK_CACHE_BYTES_MAX),
+    streamDirectoryCacheBytes: integer(options, 'streamDirectoryCacheBytes', STREAM_DIRECTORY_CACHE_BYTES_DEFAULT, 0, STREAM_DIRECTORY_CACHE_BYTES_MAX),
     globalIndexCacheBytes: integer(options, 'globalIndexCacheBytes', GLOBAL_INDEX_CACHE_BYTES_DEFAULT, 0, GLOBAL_INDEX_CACHE_BYTES_MAX),
     rebuildIndexes: options.rebuildIndexes ?? false,
     onOpenProgress: options.onOpenProgress ?? null,

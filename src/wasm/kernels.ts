@@ -20,6 +20,7 @@ export interface KernelExports {
   tableStreamCount(t: number): number;
   tableSlotCapacity(t: number): number;
   tableFind(t: number, keyPtr: number, keyLen: number): number;
+  tableLocate(t: number, keyPtr: number, keyLen: number): number;
   tableFindOrInsert(t: number, keyPtr: number, keyLen: number): number;
   hashStreamId(t: number, keyPtr: number, keyLen: number): bigint;
   streamIdPtr(t: number, streamNo: number): number;

@@ -28,6 +28,7 @@ export class StreamTable {
   private table: number;
   private readonly key: WasmRegion;
   private readonly positionsOut: WasmRegion;
+  private stagedLength = 0;
 
   /** `hashBits` < 64 truncates the hash so tests can force collisions. */
   constructor(private readonly wasm: Wasm, hashBits = 64) {
@@ -51,6 +52,23 @@ export class StreamTable {
   find(streamId: string): number {
     const length = this.stageKey(streamId);
     return length < 0 ? -1 : this.wasm.k.tableFind(this.table, this.key.ptr, length);
+  }
+
+  /**
+   * The stream's number when the table holds it; else -1 when no stream has the id (the table is
+   * complete, or its filter rules the id out), -2 when one may exist outside the table — then
+   * `stagedKey()` is the id's UTF-8, valid until the next call on this table.
+   */
+  locate(streamId: string): number {
+    const length = this.stageKey(streamId);
+    if (length < 0) return -1;
+    this.stagedLength = length;
+    return this.wasm.k.tableLocate(this.table, this.key.ptr, length);
+  }
+
+  /** A view of the key staged by the last locate() (WASM memory: use it before anything else runs). */
+  stagedKey(): Uint8Array {
+    return this.wasm.u8.subarray(this.key.ptr, this.key.ptr + this.stagedLength);
   }
 
   /** How many revisions the stream holds: its last revision + 1. */
