@@ -300,15 +300,26 @@ export class StoreIndexes {
     return this.directory?.find(id) ?? null;
   }
 
-  /** The stream as it is now, or null when it has no events. */
+  /**
+   * The stream as it is now, or null when it has no events. A stream found outside the table is
+   * taken in while the table holds fewer than `streamCacheEntries` streams (as least recently
+   * written: the first to go when a flush trims the table), so the streams a store reads stay
+   * resident when they fit.
+   */
   stream(streamId: string): StreamState | null {
-    const tableNo = this.streams.locate(streamId);
-    if (tableNo >= 0) return this.residentState(streamId, tableNo);
-    if (tableNo === -1) return null;
+    const found = this.streams.locate(streamId);
+    if (found >= 0) return this.residentState(streamId, found);
+    if (found === -1) return null;
     // The staged key is read before anything else runs on the table.
     const entry = this.lookElsewhere(this.streams.stagedKey());
     if (entry === null) return null;
-    return { streamId, streamNo: entry.streamNo, revisionCount: entry.revisionCount, recordBytes: entry.recordBytes, tableNo: -1, tableEpoch: this.tableEpoch };
+    let tableNo = -1;
+    if (this.resident.length < this.streamCacheEntries) {
+      tableNo = this.streams.insert(streamId, entry.revisionCount);
+      this.tableEpoch++;
+      this.resident.push(entry.streamNo, entry.category, entry.recordBytes, 0);
+    }
+    return { streamId, streamNo: entry.streamNo, revisionCount: entry.revisionCount, recordBytes: entry.recordBytes, tableNo, tableEpoch: this.tableEpoch };
   }
 
   /** The stream's last revision + 1 (0 when it has no events). */
