@@ -309,8 +309,9 @@ export function filterAddIds(bits: usize, log2Bits: u32, listPtr: usize, count: 
 }
 
 function insertWithHash(t: usize, hash: u64, keyPtr: usize, keyLen: usize, base: u32): u32 {
+  // A complete table asks no filter; the caller builds one from it before it stops being complete.
   const filter = <usize>load<u32>(t, T_FILTER);
-  if (filter != 0) filterAdd(filter, load<u32>(t, T_FILTER_LOG2_BITS), filterHashOf(t, hash, keyPtr, keyLen));
+  if (filter != 0 && load<u32>(t, T_COMPLETE) == 0) filterAdd(filter, load<u32>(t, T_FILTER_LOG2_BITS), filterHashOf(t, hash, keyPtr, keyLen));
   const count = load<u32>(t, T_STREAM_COUNT);
   reserveStreams(t, count + 1);
   const idPtr = heap.alloc(keyLen);
@@ -504,10 +505,11 @@ export function indexRecords(t: usize, base: usize, descPtr: usize, count: u32):
 
 /**
  * Moves every tail into index entries at outPtr (room for tableTailEntries() entries of 24
- * bytes: u64 key = stream number, u64 seq = revision, u64 value = position, little-endian), in
- * stream-number then revision order, and resets the tails. Returns the entries written.
+ * bytes: u64 key, u64 seq = revision, u64 value = position, little-endian), in table-number then
+ * revision order, and resets the tails. The key is the stream's table number, or, when keysPtr
+ * is not 0, keysPtr[table number] (a u32 each: the caller's numbering). Returns the entries written.
  */
-export function tableDrainTails(t: usize, outPtr: usize): u32 {
+export function tableDrainTails(t: usize, outPtr: usize, keysPtr: usize): u32 {
   const count = load<u32>(t, T_STREAM_COUNT);
   let out = outPtr;
   let written: u32 = 0;
@@ -517,8 +519,9 @@ export function tableDrainTails(t: usize, outPtr: usize): u32 {
     if (len == 0) continue;
     const base = load<u32>(r, R_BASE);
     const list = <usize>load<u32>(r, R_LIST_PTR);
+    const key: u64 = keysPtr == 0 ? <u64>streamNo : <u64>load<u32>(keysPtr + <usize>streamNo * 4);
     for (let i: u32 = 0; i < len; i++) {
-      store<u64>(out, <u64>streamNo);
+      store<u64>(out, key);
       store<u64>(out, <u64>(base + i), 8);
       store<u64>(out, <u64>load<f64>(list + <usize>i * 8), 16);
       out += 24;

@@ -115,9 +115,6 @@ export class StoreIndexes {
     assert(Number.isSafeInteger(streamCacheEntries) && streamCacheEntries >= 1, 'the stream cache holds at least one stream');
     this.streams = new StreamTable(wasm, streamHashBits);
     this.global = new GlobalIndex(globalPaging);
-    // From the first stream on, every id goes into the filter: it must hold them all once the
-    // table no longer does.
-    this.streams.newFilter(filterLog2BitsFor(0)).install();
   }
 
   /** Streams in the store (each has at least one event). */
@@ -432,7 +429,7 @@ export class StoreIndexes {
    * `runs`) until replaceRuns() swaps it for its file.
    */
   freeze(recentIds: Uint8Array): FrozenMemtable {
-    const streamWords = this.renumberStreamEntries(this.streams.drainTails());
+    const streamWords = this.sortByStreamNo(this.streams.drainTails(this.resident.streamNo.subarray(0, this.resident.length)));
     const categoryWords = this.categories.drain();
     const typeWords = this.eventTypes.drain();
     const words = new Uint32Array(streamWords.length + categoryWords.length + typeWords.length);
@@ -447,37 +444,32 @@ export class StoreIndexes {
   }
 
   /**
-   * The drained tails keyed by table number, grouped by stream in table order, as entries keyed
-   * by store number in (store number, revision) order, the order of an index run.
+   * The drained tails (keyed by store number, grouped by stream in table order) in (store number,
+   * revision) order, the order of an index run. Table order is store-number order unless a stream
+   * was taken in from the directory after newer ones: only then are the groups moved.
    */
-  private renumberStreamEntries(words: Uint32Array): Uint32Array {
+  private sortByStreamNo(words: Uint32Array): Uint32Array {
     const entries = words.length / ENTRY_WORDS;
-    if (entries === 0) return words;
+    let sorted = true;
+    for (let e = 1; e < entries && sorted; e++) sorted = words[e * ENTRY_WORDS] >= words[(e - 1) * ENTRY_WORDS];
+    if (sorted) return words;
     const starts: number[] = [];
     const numbers: number[] = [];
-    let sorted = true;
     for (let e = 0; e < entries; e++) {
-      const tableNo = words[e * ENTRY_WORDS];
-      if (e > 0 && tableNo === words[(e - 1) * ENTRY_WORDS]) continue;
-      const streamNo = this.resident.streamNo[tableNo];
-      if (numbers.length > 0 && streamNo < numbers[numbers.length - 1]) sorted = false;
+      if (e > 0 && words[e * ENTRY_WORDS] === words[(e - 1) * ENTRY_WORDS]) continue;
       starts.push(e);
-      numbers.push(streamNo);
+      numbers.push(words[e * ENTRY_WORDS]);
     }
     starts.push(entries);
-    const out = sorted ? words : new Uint32Array(words.length);
     // Store numbers are distinct: a group's place follows its number's rank among them.
-    const ranked = sorted ? null : Uint32Array.from(numbers).sort();
-    const rankOf = (g: number): number => (ranked === null ? g : lowerBound(ranked, numbers[g]));
+    const ranked = Uint32Array.from(numbers).sort();
     const lengths = new Uint32Array(numbers.length);
-    for (let g = 0; g < numbers.length; g++) lengths[rankOf(g)] = starts[g + 1] - starts[g];
+    for (let g = 0; g < numbers.length; g++) lengths[lowerBound(ranked, numbers[g])] = starts[g + 1] - starts[g];
     const firstOfRank = new Uint32Array(numbers.length);
     for (let r = 1; r < numbers.length; r++) firstOfRank[r] = firstOfRank[r - 1] + lengths[r - 1];
+    const out = new Uint32Array(words.length);
     for (let g = 0; g < numbers.length; g++) {
-      const to = firstOfRank[rankOf(g)];
-      if (!sorted) out.set(words.subarray(starts[g] * ENTRY_WORDS, starts[g + 1] * ENTRY_WORDS), to * ENTRY_WORDS);
-      // Keys are u64 words (low first): stream keys have a zero high word.
-      for (let e = to; e < to + starts[g + 1] - starts[g]; e++) out[e * ENTRY_WORDS] = numbers[g];
+      out.set(words.subarray(starts[g] * ENTRY_WORDS, starts[g + 1] * ENTRY_WORDS), firstOfRank[lowerBound(ranked, numbers[g])] * ENTRY_WORDS);
     }
     return out;
   }
@@ -510,8 +502,9 @@ export class StoreIndexes {
     this.pendingChanges.push(changes);
     this.generation++;
     this.directoryChanged = false;
-    // While the table holds every stream, a filter for more of them is built from it at once.
-    if (this.complete && this.filterTooSmall) {
+    // A complete table keeps no filter up to date (inserts skip it): the file's, and the one the
+    // table needs once it stops being complete, is built from it here, where it holds every stream.
+    if (this.complete) {
       const filter = this.streams.newFilter(filterLog2BitsFor(this.streamTotal));
       filter.addTableStreams();
       filter.install();
@@ -530,15 +523,19 @@ export class StoreIndexes {
     };
   }
 
-  /** Keeps the `streamCacheEntries` most recently changed streams in the table (tails are empty). */
+  /**
+   * When the table holds more than `streamCacheEntries` streams, keeps the most recently changed
+   * three quarters of that (tails are empty): the next few flushes then need no compaction.
+   */
   private shrinkTable(): void {
     const resident = this.resident;
     const count = resident.length;
     if (count <= this.streamCacheEntries) return;
+    const target = Math.max(1, Math.floor(this.streamCacheEntries * STREAM_CACHE_TRIM_FRACTION));
     const byAge = resident.changedIn.slice(0, count).sort();
     // Generations above the threshold are kept whole; of the threshold's own, the first ones.
-    const threshold = byAge[count - this.streamCacheEntries];
-    let room = this.streamCacheEntries;
+    const threshold = byAge[count - target];
+    let room = target;
     for (let t = 0; t < count; t++) if (resident.changedIn[t] > threshold) room--;
     const keep = new Uint8Array(count);
     for (let t = 0; t < count; t++) {
@@ -547,7 +544,7 @@ export class StoreIndexes {
     }
     const kept = this.streams.compact(keep);
     resident.compact(keep);
-    assert(kept === resident.length && kept === this.streamCacheEntries, () => `the table keeps ${this.streamCacheEntries} streams (kept ${kept})`);
+    assert(kept === resident.length && kept === target, () => `the table keeps ${target} streams (kept ${kept})`);
     this.complete = false;
     this.streams.setComplete(false);
     this.tableEpoch++;
@@ -637,6 +634,9 @@ export class StoreIndexes {
     this.streams.destroy();
   }
 }
+
+/** What a trim leaves of `streamCacheEntries`. */
+const STREAM_CACHE_TRIM_FRACTION = 0.75;
 
 /** Bytes of ids handed to WASM per call while a filter is built from a directory file. */
 const FILTER_BUILD_LIST_BYTES = 1024 * 1024;

@@ -40,7 +40,7 @@ export interface KernelExports {
   filterAddIds(bits: number, log2Bits: number, listPtr: number, count: number): void;
   streamBaseRevision(t: number, streamNo: number): number;
   tableTailEntries(t: number): number;
-  tableDrainTails(t: number, outPtr: number): number;
+  tableDrainTails(t: number, outPtr: number, keysPtr: number): number;
   tableExportIds(t: number, selectPtr: number, outPtr: number): number;
   tableSelectedIdBytes(t: number, selectPtr: number): number;
   sortEntryOffsets(basePtr: number, offsetsPtr: number, tmpPtr: number, count: number): void;

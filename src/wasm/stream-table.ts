@@ -89,16 +89,22 @@ export class StreamTable {
   }
 
   /**
-   * Moves every tail out as index entries (six u32 words each: key = stream number, seq =
-   * revision, value = position, each u64 low word first), sorted by stream then revision, and
-   * resets the tails. One crossing for the whole memtable.
+   * Moves every tail out as index entries (six u32 words each: key, seq = revision, value =
+   * position, each u64 low word first), in table-number then revision order, and resets the
+   * tails. The key is the table number, or `keys[table number]` when given. One crossing for the
+   * whole memtable.
    */
-  drainTails(): Uint32Array {
+  drainTails(keys?: Uint32Array): Uint32Array {
     const entries = this.wasm.k.tableTailEntries(this.table);
     if (entries === 0) return new Uint32Array(0);
-    const region = new WasmRegion(this.wasm, entries * 24);
+    const region = new WasmRegion(this.wasm, entries * 24 + (keys === undefined ? 0 : keys.byteLength));
     try {
-      const written = this.wasm.k.tableDrainTails(this.table, region.ptr);
+      const keysPtr = keys === undefined ? 0 : region.ptr + entries * 24;
+      if (keys !== undefined) {
+        assert(keys.length >= this.streamCount, 'a key for every stream');
+        this.wasm.u32.set(keys, keysPtr / 4);
+      }
+      const written = this.wasm.k.tableDrainTails(this.table, region.ptr, keysPtr);
       assert(written === entries, () => `drained ${written} tail entries of ${entries}`);
       return new Uint32Array(this.wasm.u8.slice(region.ptr, region.ptr + entries * 24).buffer);
     } finally {
