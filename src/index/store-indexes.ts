@@ -70,11 +70,9 @@ export type ScanDirection = 'forwards' | 'backwards';
 
 /**
  * Stream ids beginning with this hold the metadata of the stream named by the rest (`$$S` for S,
- * the store's naming, src/store/stream-names.ts). The index tracks which streams have one so that
- * the metadata check of every append needs no lookup for the many streams without.
+ * the store's naming, src/store/stream-names.ts).
  */
 const METASTREAM_PREFIX = '$$';
-const DOLLAR = 0x24;
 
 export class StoreIndexes {
   readonly streams: StreamTable;
@@ -100,8 +98,6 @@ export class StoreIndexes {
   private directory: StreamDirectoryLookup | null = null;
   /** Changes of flushes whose directory file is not written yet, oldest first. */
   private pendingChanges: DirectoryChanges[] = [];
-  /** S for every stream `$$S` that has events (never shrinks: streams are not removed). */
-  private readonly streamsWithMetastream = new Set<string>();
   /** Oldest first; together they cover [0, coveredPosition). */
   private runList: IndexRun[] = [];
   private covered = 0;
@@ -164,11 +160,6 @@ export class StoreIndexes {
     // Without the file's filter nothing can be ruled out until one is built from the file.
     if (directory.filter.length > 0) this.streams.installFilter(directory.filter);
     else if (!this.complete) this.streams.clearFilter();
-    // Metastream ids sort together (they share the prefix): only their entries are read.
-    for (const entry of directory.entriesFrom(Buffer.from(METASTREAM_PREFIX))) {
-      if (entry.id.length < 2 || entry.id[0] !== DOLLAR || entry.id[1] !== DOLLAR) break;
-      this.streamsWithMetastream.add(Buffer.from(entry.id.buffer, entry.id.byteOffset + 2, entry.id.length - 2).toString('utf8'));
-    }
     this.runList = [...runs];
     this.covered = coveredPosition;
     return true;
@@ -252,7 +243,6 @@ export class StoreIndexes {
 
   /** Numbers a stream the table just took in as new: the next store number, its category. */
   private addNewStream(streamId: string): void {
-    if (streamId.startsWith(METASTREAM_PREFIX)) this.streamsWithMetastream.add(streamId.slice(METASTREAM_PREFIX.length));
     const category = categoryOf(streamId);
     this.resident.push(this.streamTotal++, category === null ? 0 : this.categoryNames.numberOf(category) + 1, 0, this.generation);
   }
@@ -333,11 +323,14 @@ export class StoreIndexes {
   }
 
   /**
-   * Whether the metastream `$$S` of stream S has events — false without a lookup of `$$S` for the
-   * streams that never had metadata. Exact: a stream, once indexed, is never removed.
+   * Whether the metastream `$$S` of stream S has events: for the many streams without one, a
+   * table probe and (once the table does not hold every stream) the stream filter rule `$$S` out
+   * in one WASM call, with no directory read and nothing kept per stream.
    */
   hasMetastream(streamId: string): boolean {
-    return this.streamsWithMetastream.has(streamId);
+    const found = this.streams.locate(METASTREAM_PREFIX + streamId);
+    if (found !== -2) return found >= 0;
+    return this.lookElsewhere(this.streams.stagedKey()) !== null;
   }
 
   /**

@@ -17,7 +17,7 @@ export class LogQueries {
     return this.indexes.revisionCount(streamId);
   }
 
-  /** Whether `$$S` has events: false, without building or looking up `$$S`, for most streams. */
+  /** Whether `$$S` has events: for most streams one WASM call rules `$$S` out (StoreIndexes.hasMetastream). */
   hasMetastream(streamId: string): boolean {
     return this.indexes.hasMetastream(streamId);
   }
