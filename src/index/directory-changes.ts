@@ -4,17 +4,8 @@
 // Packed: the ids in one buffer, the fields in typed arrays, so a flush of a million new streams
 // holds no object per stream.
 
-import type { DirectoryEntry } from './stream-directory-file.js';
-
-/** Bytewise order of a[aAt, aAt+aLength) and b[bAt, bAt+bLength): <0, 0, >0. */
-export function compareIdBytes(a: Uint8Array, aAt: number, aLength: number, b: Uint8Array, bAt: number, bLength: number): number {
-  const common = Math.min(aLength, bLength);
-  for (let i = 0; i < common; i++) {
-    const d = a[aAt + i] - b[bAt + i];
-    if (d !== 0) return d;
-  }
-  return aLength - bLength;
-}
+import type { DirectoryChangeList, DirectoryEntry } from './stream-directory-file.js';
+import { compareBytesAt } from './stream-directory-format.js';
 
 export class DirectoryChanges {
   /**
@@ -41,7 +32,7 @@ export class DirectoryChanges {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.offsets[mid];
-      if (compareIdBytes(this.ids, at + 6, this.idLength(at), id, 0, id.length) < 0) lo = mid + 1;
+      if (compareBytesAt(this.ids, at + 6, this.idLength(at), id, 0, id.length) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -52,14 +43,14 @@ export class DirectoryChanges {
     const i = this.lowerBound(id);
     if (i === this.offsets.length) return -1;
     const at = this.offsets[i];
-    return compareIdBytes(this.ids, at + 6, this.idLength(at), id, 0, id.length) === 0 ? i : -1;
+    return compareBytesAt(this.ids, at + 6, this.idLength(at), id, 0, id.length) === 0 ? i : -1;
   }
 
   /** Bytewise order of this list's i-th id and `other`'s j-th. */
   compareWith(i: number, other: DirectoryChanges, j: number): number {
     const a = this.offsets[i];
     const b = other.offsets[j];
-    return compareIdBytes(this.ids, a + 6, this.idLength(a), other.ids, b + 6, other.idLength(b));
+    return compareBytesAt(this.ids, a + 6, this.idLength(a), other.ids, b + 6, other.idLength(b));
   }
 
   /** The i-th smallest id's bytes (a view). */
@@ -74,10 +65,6 @@ export class DirectoryChanges {
 
   entry(i: number): DirectoryEntry {
     return { id: this.idAt(i), streamNo: this.streamNos[i], revisionCount: this.revisionCounts[i], category: this.categories[i], recordBytes: this.recordBytes[i] };
-  }
-
-  *entries(): IterableIterator<DirectoryEntry> {
-    for (let i = 0; i < this.offsets.length; i++) yield this.entry(i);
   }
 
   /** Bytes held. */
@@ -95,7 +82,7 @@ export class DirectoryChanges {
  * one, the newest entry. A k-way merge through a binary heap of the lists' heads (k is the
  * flushes a rebuild held back), comparing ids in place.
  */
-export function mergeChanges(lists: readonly DirectoryChanges[]): { readonly count: number; entry(i: number): DirectoryEntry } {
+export function mergeChanges(lists: readonly DirectoryChanges[]): DirectoryChangeList {
   if (lists.length === 1) return lists[0];
   const heads = lists.map(() => 0);
   // Heap of list numbers: the smallest head id on top, the newest list first among equal ids.

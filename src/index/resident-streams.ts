@@ -43,11 +43,6 @@ export class ResidentStreams {
     if (this.streamNo.length > INITIAL_STREAMS && kept * 4 < this.streamNo.length) this.grow(Math.max(INITIAL_STREAMS, kept * 2));
   }
 
-  /** Bytes held, spare capacity included. */
-  get capacityBytes(): number {
-    return this.streamNo.length * 20;
-  }
-
   private grow(capacity: number): void {
     const resize = <T extends Uint32Array | Float64Array>(old: T, make: (n: number) => T): T => {
       const next = make(capacity);

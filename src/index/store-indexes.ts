@@ -118,11 +118,6 @@ export class StoreIndexes {
     return this.streamTotal;
   }
 
-  /** Streams the stream table holds now. */
-  get residentStreamCount(): number {
-    return this.resident.length;
-  }
-
   /** Position the next record must have. */
   get nextPosition(): number {
     return this.global.nextPosition;
